@@ -1,0 +1,160 @@
+"""Reading a results CSV into a frame of raw text cells, keeping each row's line in the file.
+
+Every cell stays text here so validation can quote exactly what the file says; numbers are
+parsed in ``schema``. Only usage problems (missing path, directory, unreadable) and problems
+with the file as a whole (empty, not UTF-8, wrong delimiter, ragged rows) are raised here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .problems import InputUnusable, InvalidResults, Problem
+from .spec import MODEL, MODE
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A results file as read: text cells, the model column's name, and each row's line."""
+
+    path: str  # as the user gave it: messages name the file this way
+    frame: pd.DataFrame  # one column per CSV column, every cell a stripped str
+    model_column: str
+    lines: pd.Series  # line in the file where each row starts, aligned with frame.index
+    model_column_added: bool = False  # True when the file has no model column (see read_results)
+
+    def line_of(self, index) -> int:
+        return int(self.lines.loc[index])
+
+
+def read_results(path: str | os.PathLike) -> RawTable:
+    """Read ``path``; the model name is in the column named ``model`` if there is one, else in the
+    first column. A file whose first column is already a known column (``mode``...) holds one model,
+    named after the file."""
+    shown = str(path)
+    text = _read_text(Path(path), shown)
+    if not text.strip():
+        raise InvalidResults(shown, [Problem(shown, "file is empty: expected a header line and data rows")])
+    try:
+        cells = pd.read_csv(
+            io.StringIO(text), header=None, dtype=str, keep_default_na=False, skip_blank_lines=True
+        )
+    except pd.errors.ParserError as exc:
+        raise InvalidResults(shown, [_parser_problem(shown, str(exc))]) from None
+    header = [str(h).strip() for h in cells.iloc[0]]
+    frame = cells.iloc[1:].reset_index(drop=True)
+    frame.columns = header
+    _check_header(shown, header)
+    if frame.empty:
+        raise InvalidResults(shown, [Problem(shown, "has a header but no data rows", line=1)])
+    for column in frame.columns:
+        frame[column] = frame[column].str.strip()
+
+    lines = _row_lines(shown, text, frame)
+    if MODEL in frame.columns:
+        model_column, added = MODEL, False
+    elif header[0] in _KNOWN_COLUMNS:
+        model_column, added = MODEL, True
+        frame.insert(0, MODEL, Path(shown).stem)
+    else:
+        model_column, added = header[0], False
+    return RawTable(shown, frame, model_column, lines, added)
+
+
+# Columns the NNCF layout defines; a first column with one of these names is not a model column.
+_KNOWN_COLUMNS = {MODE, "%int4", "%int8", "lora rank", "plot name", "model size, Gb"}
+
+
+def _read_text(path: Path, shown: str) -> str:
+    if not path.exists():
+        raise InputUnusable(f"{shown}: no such file")
+    if path.is_dir():
+        raise InputUnusable(f"{shown}: is a directory, expected a CSV file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputUnusable(f"{shown}: cannot be read ({exc.strerror or exc})") from None
+    if data.startswith(_UTF16_BOMS):
+        # Spreadsheet exports on Windows: the BOM says plainly what the encoding is.
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InvalidResults(
+            shown,
+            [
+                Problem(
+                    shown,
+                    f"is not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded;"
+                    " save the file as UTF-8",
+                    line=line,
+                )
+            ],
+        ) from None
+
+
+def _check_header(shown: str, header: list[str]) -> None:
+    problems: list[Problem] = []
+    if len(header) == 1:
+        for delimiter, name in ((";", "semicolon"), ("\t", "tab")):
+            if delimiter in header[0]:
+                raise InvalidResults(
+                    shown,
+                    [Problem(shown, f"looks {name}-delimited; results files must be comma-separated", line=1)],
+                )
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header, start=1):
+        if name in seen:
+            problems.append(
+                Problem(shown, f"header repeats the column name of column {seen[name]}", line=1, column=name)
+            )
+        seen.setdefault(name, position)
+    if problems:
+        raise InvalidResults(shown, problems)
+
+
+def _parser_problem(shown: str, message: str) -> Problem:
+    # pandas says e.g. "Error tokenizing data. C error: Expected 12 fields in line 5, saw 13"
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+    if found:
+        expected, line, saw = (int(g) for g in found.groups())
+        return Problem(shown, f"row has {saw} fields, the header has {expected}", line=line)
+    return Problem(shown, f"is not a readable CSV file ({message.splitlines()[-1].strip()})")
+
+
+def _row_lines(shown: str, text: str, frame: pd.DataFrame) -> pd.Series:
+    """Line where each data row starts. Row i is on line i + 2 unless the file has blank lines or
+    quoted fields spanning lines; only then is the file scanned record by record. Rows shorter than
+    the header are padded by pandas with empty cells, so rows ending in an empty cell are checked."""
+    physical = text.count("\n") + (0 if text.endswith("\n") else 1)
+    needs_scan = physical != len(frame) + 1 or (frame.iloc[:, -1] == "").any()
+    if not needs_scan:
+        return pd.Series(range(2, len(frame) + 2), index=frame.index)
+    starts: list[int] = []
+    problems: list[Problem] = []
+    reader = csv.reader(io.StringIO(text))
+    end = 0
+    width = len(frame.columns)
+    for record in reader:
+        start, end = end + 1, reader.line_num
+        if not record:
+            continue
+        starts.append(start)
+        if len(starts) > 1 and len(record) != width:
+            problems.append(Problem(shown, f"row has {len(record)} fields, the header has {width}", line=start))
+    if problems:
+        raise InvalidResults(shown, problems)
+    return pd.Series(starts[1:], index=frame.index)

@@ -1,0 +1,1 @@
+"""Artifacts built from validated, derived results: Markdown tables and trade-off plots."""

@@ -1,0 +1,54 @@
+"""All artifacts of one results file, rendered in memory first and then written atomically, so
+an input that fails half-way leaves nothing half-written behind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..results import Results
+from .files import artifact_stem, atomic_write
+from .markdown import markdown_table
+from .plot import figure_bytes, trade_off_figure
+
+IMAGE_FORMATS = ("png", "svg")
+
+
+@dataclass(frozen=True)
+class Artifact:
+    path: Path
+    data: bytes
+    model: str
+
+
+def render_artifacts(results: Results, output_dir: Path, image_formats=("png",)) -> list[Artifact]:
+    """The table (``.md``) and plot(s) of every model in ``results``."""
+    models = results.models()
+    metric_count = len(results.settings.metrics)
+    artifacts: list[Artifact] = []
+    used: set[str] = set()
+    for entry in models:
+        stem = artifact_stem(results.path, entry.model, single_model=len(models) == 1)
+        stem = _unique(stem, used)
+        artifacts.append(Artifact(output_dir / f"{stem}.md", markdown_table(entry.frame).encode(), entry.model))
+        figure = trade_off_figure(entry.frame, entry.model, results.settings.baseline_mode, metric_count)
+        for image_format in image_formats:
+            artifacts.append(
+                Artifact(output_dir / f"{stem}.{image_format}", figure_bytes(figure, image_format), entry.model)
+            )
+    return artifacts
+
+
+def write_artifacts(artifacts: list[Artifact]) -> list[Path]:
+    for artifact in artifacts:
+        atomic_write(artifact.path, artifact.data)
+    return [artifact.path for artifact in artifacts]
+
+
+def _unique(stem: str, used: set[str]) -> str:
+    """Two model names may map to one file-safe name (``a/b``, ``a_b``): number the later ones."""
+    candidate, number = stem, 2
+    while candidate.lower() in used:
+        candidate, number = f"{stem}-{number}", number + 1
+    used.add(candidate.lower())
+    return candidate

@@ -1,0 +1,54 @@
+"""The results table in the NNCF tool's Markdown format, character for character.
+
+Every cell is formatted here and tabulate is told not to parse numbers, so the output does not
+depend on tabulate's number handling.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from ..spec import ERROR, INT4, INT8, LORA_RANK, MODE, RATE
+
+COLUMNS = (MODE, INT4, INT8, LORA_RANK, ERROR, RATE)
+
+
+def _ratio(value: float) -> str:
+    return f"{value:.0%}"
+
+
+def _lora_rank(value: float) -> str:
+    return "" if value is None or math.isnan(value) else str(float(value))
+
+
+def _error(value: float) -> str:
+    return f"{value:.1%}"
+
+
+def _rate(value: float) -> str:
+    return f"{value:.1f}x"
+
+
+_FORMATS = {MODE: str, INT4: _ratio, INT8: _ratio, LORA_RANK: _lora_rank, ERROR: _error, RATE: _rate}
+
+
+def sort_by_error(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows by average relative error, ascending; ties keep the file's order."""
+    return frame.sort_values(ERROR, kind="stable")
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """The table of one model's derived rows, ending with one newline."""
+    from tabulate import tabulate
+
+    rows = [
+        [_FORMATS[column](row[column]) if column in frame.columns else "" for column in COLUMNS]
+        for _, row in sort_by_error(frame).iterrows()
+    ]
+    headers = [column.replace(" ", "<br>") for column in COLUMNS]
+    text = tabulate(
+        rows, headers=headers, tablefmt="pipe", colalign=["left"] * len(COLUMNS), disable_numparse=True
+    )
+    return text + "\n"

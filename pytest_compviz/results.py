@@ -1,0 +1,50 @@
+"""The core pipeline: CSV -> validated table -> derived metrics, per model."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .metrics import derive, precomputed_mismatches
+from .problems import Problem
+from .reader import read_results
+from .schema import ResultsTable, validate
+from .spec import Settings
+
+
+@dataclass(frozen=True)
+class ModelResults:
+    model: str
+    frame: pd.DataFrame  # this model's rows, in file order, with the derived columns
+
+
+@dataclass(frozen=True)
+class Results:
+    table: ResultsTable
+    derived: pd.DataFrame  # every row, in file order, with the derived columns
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def path(self) -> str:
+        return self.table.path
+
+    @property
+    def settings(self) -> Settings:
+        return self.table.settings
+
+    def models(self) -> list[ModelResults]:
+        """One entry per model, in the order models first appear in the file."""
+        column = self.table.model_column
+        return [
+            ModelResults(str(model), rows)
+            for model, rows in self.derived.groupby(column, sort=False)
+        ]
+
+
+def load_results(path: str | os.PathLike, settings: Settings = Settings()) -> Results:
+    """Read, validate and derive; raises ``InputUnusable`` or ``InvalidResults``."""
+    table = validate(read_results(path), settings)
+    derived = derive(table)
+    return Results(table, derived, precomputed_mismatches(table, derived))

@@ -1,0 +1,82 @@
+"""What a results CSV contains: column names and metric definitions.
+
+Plain data with no heavy imports, so the pytest plugin and its hooks can use it at start-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+MODE = "mode"
+INT4 = "%int4"
+INT8 = "%int8"
+LORA_RANK = "lora rank"
+PLOT_NAME = "plot name"
+SIZE = "model size, Gb"
+MODEL = "model"  # a column with this exact name holds the model name; else the first column does
+
+# Derived columns. A CSV may carry them too; they are compared with the recomputed values,
+# never used as input.
+ERROR = "average relative error"
+RATE = "compression rate"
+
+# A configuration is identified by these (plus the model); no two rows may share them.
+CONFIG_KEY = (MODE, INT4, INT8, LORA_RANK)
+
+Direction = Literal["higher", "lower", "similarity"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One measured quality column and how a row's relative error on it is computed.
+
+    - ``higher``: higher is better (accuracy): ``(base - row) / base``
+    - ``lower``: lower is better (perplexity): ``(row - base) / base``
+    - ``similarity``: 1 means identical to the baseline: ``1 - row``
+
+    ``minimum``/``maximum`` are inclusive validation bounds; ``positive`` requires > 0.
+    """
+
+    column: str
+    direction: Direction
+    minimum: float | None = None
+    maximum: float | None = None
+    positive: bool = False
+
+    def __post_init__(self) -> None:
+        if self.direction not in ("higher", "lower", "similarity"):
+            raise ValueError(
+                f"metric {self.column!r}: direction must be 'higher', 'lower' or 'similarity',"
+                f" not {self.direction!r}"
+            )
+
+    @property
+    def divides_by_baseline(self) -> bool:
+        return self.direction != "similarity"
+
+
+# The four NNCF metrics, in the order of the NNCF script's mean.
+DEFAULT_METRICS: tuple[Metric, ...] = (
+    Metric("lambada-openai, acc", "higher", minimum=0.0, maximum=1.0),
+    Metric("lambada-openai, perplexity", "lower", positive=True),
+    Metric("WWB, similarity", "similarity", minimum=0.0, maximum=1.0),
+    Metric("wikitext, word perplexity", "lower", positive=True),
+)
+
+DEFAULT_BASELINE_MODE = "fp32"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a results file is interpreted: its baseline mode and its metrics."""
+
+    baseline_mode: str = DEFAULT_BASELINE_MODE
+    metrics: tuple[Metric, ...] = DEFAULT_METRICS
+
+    def __post_init__(self) -> None:
+        if not self.metrics:
+            raise ValueError("at least one metric is needed to compute the average relative error")
+        columns = [m.column for m in self.metrics]
+        if len(set(columns)) != len(columns):
+            raise ValueError(f"metric columns must be unique: {columns}")
