@@ -36,11 +36,11 @@ class RawTable:
         return int(self.lines.loc[index])
 
 
-def read_results(path: str | os.PathLike) -> RawTable:
+def read_results(path: str | os.PathLike, shown: str | None = None) -> RawTable:
     """Read ``path``; the model name is in the column named ``model`` if there is one, else in the
     first column. A file whose first column is already a known column (``mode``...) holds one model,
     named after the file."""
-    shown = str(path)
+    shown = str(path) if shown is None else shown
     text = _read_text(Path(path), shown)
     if not text.strip():
         raise InvalidResults(shown, [Problem(shown, "file is empty: expected a header line and data rows")])

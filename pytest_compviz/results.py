@@ -43,8 +43,9 @@ class Results:
         ]
 
 
-def load_results(path: str | os.PathLike, settings: Settings = Settings()) -> Results:
-    """Read, validate and derive; raises ``InputUnusable`` or ``InvalidResults``."""
-    table = validate(read_results(path), settings)
+def load_results(path: str | os.PathLike, settings: Settings = Settings(), shown: str | None = None) -> Results:
+    """Read, validate and derive; raises ``InputUnusable`` or ``InvalidResults``. Messages name
+    the file as ``shown`` (default: ``path`` as given)."""
+    table = validate(read_results(path, shown), settings)
     derived = derive(table)
     return Results(table, derived, precomputed_mismatches(table, derived))

@@ -1,0 +1,135 @@
+"""The ``[tool.compviz]`` table of pyproject.toml (or of a file given with ``--compviz-config``).
+
+    [tool.compviz]
+    inputs = ["data/llama2_asym.csv"]   # collected when pytest is given no path
+    files = ["results/*.csv"]           # CSVs collected from the test paths
+    output-dir = "compviz-report"
+    baseline-mode = "fp32"
+    strict = false
+    [[tool.compviz.rules]]               # see rules.py
+    [[tool.compviz.metrics]]             # replaces the four NNCF metrics
+    column = "mmlu, acc"
+    direction = "higher"                 # higher | lower | similarity
+    min = 0.0
+    max = 1.0
+
+No heavy imports: read at pytest start-up.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .problems import CompvizError
+from .rules import Rule, parse_rule
+from .spec import Metric
+
+_KEYS = {"inputs", "files", "output-dir", "baseline-mode", "strict", "rules", "metrics"}
+_METRIC_KEYS = {"column", "direction", "min", "max", "positive"}
+
+
+class ConfigError(CompvizError):
+    """The configuration file cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class FileConfig:
+    path: Path | None = None
+    inputs: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+    output_dir: str | None = None
+    baseline_mode: str | None = None
+    strict: bool | None = None
+    rules: tuple[Rule, ...] = ()
+    metrics: tuple[Metric, ...] | None = None
+    root: Path = field(default_factory=Path.cwd)  # relative paths in the file are relative to this
+
+
+def load_config(path: Path, *, whole_file_is_table: bool = False) -> FileConfig:
+    """``[tool.compviz]`` of ``path``; with ``whole_file_is_table`` a file without that table is
+    read as the table itself (a dedicated ``compviz.toml``)."""
+    try:
+        with path.open("rb") as handle:
+            document = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read as TOML ({exc})") from None
+    table = document.get("tool", {}).get("compviz")
+    if table is None:
+        table = document if whole_file_is_table else {}
+    return parse_config(table, path)
+
+
+def parse_config(table: dict, path: Path) -> FileConfig:
+    name = path.name
+    unknown = set(table) - _KEYS
+    if unknown:
+        raise ConfigError(
+            f"{path}: [tool.compviz]: unknown key {sorted(unknown)[0]!r} (known: {', '.join(sorted(_KEYS))})"
+        )
+    rules_table = table.get("rules", [])
+    if not isinstance(rules_table, list):
+        raise ConfigError(f"{path}: [tool.compviz]: rules must be an array of tables ([[tool.compviz.rules]])")
+    rules = tuple(parse_rule(rule, f"rule {n}, {name}") for n, rule in enumerate(rules_table, start=1))
+    metrics = None
+    if "metrics" in table:
+        metrics = tuple(_metric(entry, f"metric {n}, {name}") for n, entry in enumerate(table["metrics"], start=1))
+        if not metrics:
+            raise ConfigError(f"{path}: [tool.compviz]: metrics is empty; leave it out for the NNCF default")
+    strict = table.get("strict")
+    if strict is not None and not isinstance(strict, bool):
+        raise ConfigError(f"{path}: [tool.compviz]: strict must be true or false, not {strict!r}")
+    return FileConfig(
+        path=path,
+        inputs=tuple(_strings(table, "inputs", path)),
+        files=tuple(_strings(table, "files", path)),
+        output_dir=_string(table, "output-dir", path),
+        baseline_mode=_string(table, "baseline-mode", path),
+        strict=strict,
+        rules=rules,
+        metrics=metrics,
+        root=path.parent,
+    )
+
+
+def _metric(entry, source: str) -> Metric:
+    if not isinstance(entry, dict) or "column" not in entry or "direction" not in entry:
+        raise ConfigError(f"{source}: needs column and direction, e.g. {{column = \"mmlu, acc\", direction = \"higher\"}}")
+    unknown = set(entry) - _METRIC_KEYS
+    if unknown:
+        raise ConfigError(f"{source}: unknown key {sorted(unknown)[0]!r} (known: {', '.join(sorted(_METRIC_KEYS))})")
+    try:
+        return Metric(
+            str(entry["column"]), entry["direction"], minimum=_optional_float(entry, "min", source),
+            maximum=_optional_float(entry, "max", source), positive=bool(entry.get("positive", False)),
+        )
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def _optional_float(entry: dict, key: str, source: str) -> float | None:
+    if key not in entry:
+        return None
+    value = entry[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{source}: {key} must be a number, not {value!r}")
+    return float(value)
+
+
+def _strings(table: dict, key: str, path: Path) -> list[str]:
+    value = table.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{path}: [tool.compviz]: {key} must be a list of paths, not {value!r}")
+    return value
+
+
+def _string(table: dict, key: str, path: Path) -> str | None:
+    value = table.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{path}: [tool.compviz]: {key} must be a string, not {value!r}")
+    return value

@@ -1,0 +1,120 @@
+"""Applying threshold rules to derived results: one outcome per (row, check), computed once per
+file so the pytest items only look their outcome up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .results import Results
+from .rules import Check, Rule, resolve
+from .spec import ERROR, MODE, PLOT_NAME, RATE, SIZE
+
+
+@dataclass(frozen=True)
+class Outcome:
+    check: Check
+    rule: Rule
+    value: float | None  # None when the file has no such column
+    passed: bool
+    message: str  # the one-line failure message (also built for passes, for reports)
+
+
+@dataclass(frozen=True)
+class RowGates:
+    row_id: str  # unique within the file; the pytest node name of the row
+    label: str  # how messages name the row: "int4 (data-free)"
+    line: int
+    model: str
+    mode: str
+    is_baseline: bool
+    outcomes: tuple[Outcome, ...]
+    properties: tuple[tuple[str, object], ...]  # the row's figures, for JUnit user_properties
+
+    @property
+    def ungated(self) -> bool:
+        return not self.is_baseline and not self.outcomes
+
+
+@dataclass(frozen=True)
+class FileGates:
+    rows: tuple[RowGates, ...]
+    matched_rules: frozenset[str]  # sources of the rules that matched at least one row
+
+
+def evaluate(results: Results, rules: list[Rule]) -> FileGates:
+    """Every row's checks. Baseline rows are the reference (0% error, 1.0x) and are not gated."""
+    table = results.table
+    frame = results.derived
+    multi_model = frame[table.model_column].nunique() > 1
+    baseline_mode = results.settings.baseline_mode
+    metric_columns = [m.column for m in results.settings.metrics]
+    rows: list[RowGates] = []
+    matched: set[str] = set()
+    used_ids: set[str] = set()
+    has_plot_name = PLOT_NAME in frame.columns
+    for index, row in zip(frame.index, frame.to_dict("records")):
+        model, mode = str(row[table.model_column]), str(row[MODE])
+        plot_name = str(row[PLOT_NAME]) if has_plot_name else ""
+        line = table.line_of(index)
+        row_id = _row_id(model if multi_model else None, mode, plot_name, line, used_ids)
+        label = f"{mode} ({plot_name})" if plot_name else mode
+        if multi_model:
+            label = f"{model}: {label}"
+        is_baseline = mode == baseline_mode
+        outcomes: list[Outcome] = []
+        if not is_baseline:
+            for check, rule in resolve(rules, model, mode, plot_name).values():
+                matched.add(rule.source)
+                value = row.get(check.column)
+                outcomes.append(_outcome(check, rule, label, None if value is None else float(value)))
+        properties = [("model", model), ("mode", mode), ("line", line), (ERROR, row[ERROR]), (RATE, row[RATE]),
+                      (SIZE, row[SIZE])] + [(c, row[c]) for c in metric_columns]
+        rows.append(RowGates(row_id, label, line, model, mode, is_baseline, tuple(outcomes),
+                             tuple((k, _plain(v)) for k, v in properties)))
+    return FileGates(tuple(rows), frozenset(matched))
+
+
+def _outcome(check: Check, rule: Rule, label: str, value: float | None) -> Outcome:
+    if value is None:
+        return Outcome(check, rule, None, False,
+                       f"{label}: column {check.column!r} is not in the file ({rule.source})")
+    passed = check.passes(value)
+    shown_value, shown_limit = _shown_pair(check.column, value, check.limit)
+    relation = ("<=" if passed else ">") if check.kind == "max" else (">=" if passed else "<")
+    return Outcome(check, rule, value, passed,
+                   f"{label}: {check.column} {shown_value} {relation} {shown_limit} ({rule.source})")
+
+
+def _shown_pair(column: str, value: float, limit: float) -> tuple[str, str]:
+    """Value and limit formatted alike, with just enough decimals to tell them apart."""
+    if column == ERROR:
+        fmt = lambda v, d: f"{v * 100:.{d}f}%"  # noqa: E731
+    elif column == RATE:
+        fmt = lambda v, d: f"{v:.{d}f}x"  # noqa: E731
+    else:
+        fmt = lambda v, d: f"{v:.{d}f}"  # noqa: E731
+    first = 1 if column in (ERROR, RATE) else 3
+    for decimals in range(first, 7):
+        if fmt(value, decimals) != fmt(limit, decimals):
+            break
+    return fmt(value, decimals), fmt(limit, decimals)
+
+
+def _row_id(model: str | None, mode: str, plot_name: str, line: int, used: set[str]) -> str:
+    """``mode (plot name)``, prefixed ``model/`` in multi-model files; ``@line N`` only on a clash.
+
+    pytest 9.2 reads ``[...]`` in a node id as the parameters of its last part and ``::`` as a
+    separator, so neither may appear inside a row's name: brackets become parentheses."""
+    row_id = f"{mode} ({plot_name})" if plot_name else mode
+    if model is not None:
+        row_id = f"{model}/{row_id}"
+    row_id = row_id.replace("::", ":").replace("[", "(").replace("]", ")")
+    if row_id in used:
+        row_id = f"{row_id} @line{line}"
+    used.add(row_id)
+    return row_id
+
+
+def _plain(value):
+    """numpy scalars to Python ones (JUnit XML and JSON want plain values)."""
+    return value.item() if hasattr(value, "item") else value

@@ -1,0 +1,114 @@
+"""The collection tree of a results CSV:
+
+    FILE::schema                      the validation of the whole file
+    FILE::ROW::CHECK                  one item per row and check, e.g.
+    llama2_asym.csv::int4[data-free]::max-relative-error
+
+A failed item prints one short message and no traceback.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from .problems import CompvizWarning
+
+
+class CompvizFailure(Exception):
+    """A data failure: its message is the whole report."""
+
+
+class _CompvizItem(pytest.Item):
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, CompvizFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+
+class CsvFile(pytest.File):
+    """A results CSV. Loaded (and gated) once per run, here at collection."""
+
+    def collect(self):
+        state = self.config.stash[STATE_KEY]
+        loaded = state.load(self.path)
+        yield SchemaItem.from_parent(self, name="schema", loaded=loaded)
+        if loaded.gates is None:
+            return
+        for row in loaded.gates.rows:
+            if row.outcomes or (row.ungated and state.strict):
+                yield RowNode.from_parent(self, name=row.row_id, row=row)
+
+
+class SchemaItem(_CompvizItem):
+    def __init__(self, *, loaded, **kwargs):
+        super().__init__(**kwargs)
+        self.loaded = loaded
+
+    def runtest(self) -> None:
+        problems = self.loaded.problems
+        if problems:
+            count = len(problems)
+            raise CompvizFailure(
+                "\n".join(str(p) for p in problems)
+                + f"\n{self.loaded.shown}: {count} problem{'s' if count != 1 else ''}; the row checks of this"
+                " file are not collected until its schema passes"
+            )
+        for warning in self.loaded.results.warnings:
+            warnings.warn(CompvizWarning(str(warning)), stacklevel=1)
+
+    def reportinfo(self):
+        # The domain must not be a suffix of the node id: pytest would turn its dots into "::".
+        return self.path, 0, f"schema of {self.loaded.shown}"
+
+
+class RowNode(pytest.Collector):
+    """One CSV row; its items are its checks."""
+
+    def __init__(self, *, row, **kwargs):
+        super().__init__(**kwargs)
+        self.row = row
+
+    def collect(self):
+        for outcome in self.row.outcomes:
+            yield CheckItem.from_parent(self, name=outcome.check.name, row=self.row, outcome=outcome)
+        if self.row.ungated:  # only collected with --compviz-strict
+            yield UngatedItem.from_parent(self, name="gated", row=self.row)
+
+    def reportinfo(self):
+        return self.path, self.row.line - 1, self.row.label
+
+
+class CheckItem(_CompvizItem):
+    def __init__(self, *, row, outcome, **kwargs):
+        super().__init__(**kwargs)
+        self.row = row
+        self.outcome = outcome
+        # The row's figures and the limit travel with the report (JUnit properties, xdist).
+        self.user_properties.extend(row.properties)
+        self.user_properties.extend([("check", outcome.check.name), ("limit", outcome.check.limit),
+                                     ("rule", outcome.rule.source)])
+
+    def runtest(self) -> None:
+        if not self.outcome.passed:
+            raise CompvizFailure(self.outcome.message)
+
+    def reportinfo(self):
+        return self.path, self.row.line - 1, f"{self.name} of {self.row.label}"
+
+
+class UngatedItem(_CompvizItem):
+    def __init__(self, *, row, **kwargs):
+        super().__init__(**kwargs)
+        self.row = row
+        self.user_properties.extend(row.properties)
+
+    def runtest(self) -> None:
+        raise CompvizFailure(f"{self.row.label}: no rule sets a check for this row (--compviz-strict)")
+
+    def reportinfo(self):
+        return self.path, self.row.line - 1, f"{self.name} of {self.row.label}"
+
+
+STATE_KEY = pytest.StashKey["object"]()

@@ -1,0 +1,82 @@
+"""pytest entry point (``pytest11: compviz``): options and the collection of results CSVs.
+
+Kept to hooks only, and import-light: it is loaded by every pytest run wherever the package is
+installed, so pandas, pandera and matplotlib load only once a CSV is collected. The run's state and
+its session-end hooks (artifacts, terminal summary) live in ``session.CompvizState``."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from . import hookspec
+from .rules import RuleError, parse_rule_string
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspec)
+
+
+def _rule_option(text: str):
+    try:
+        return parse_rule_string(text, "--compviz-rule")
+    except RuleError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("compviz", "compression results (pytest-compviz)")
+    group.addoption(
+        "--compviz-input", action="append", default=[], dest="compviz_inputs", metavar="CSV",
+        help="results CSV to collect (repeatable). Without positional paths, only these are collected.",
+    )
+    group.addoption(
+        "--compviz-output-dir", dest="compviz_output_dir", metavar="DIR",
+        help="where tables and plots are written (default: compviz-report/ under the rootdir).",
+    )
+    group.addoption(
+        "--compviz-config", dest="compviz_config", metavar="TOML",
+        help="read [tool.compviz] (or the whole file) from this TOML file instead of pyproject.toml.",
+    )
+    group.addoption(
+        "--compviz-rule", action="append", default=[], dest="compviz_rules", type=_rule_option,
+        metavar="RULE", help="a threshold rule appended after the configured ones (repeatable), e.g. "
+        "\"mode=int8; max-relative-error=2%%\".",
+    )
+    group.addoption(
+        "--compviz-strict", action="store_true", default=False, dest="compviz_strict",
+        help="fail rows that no rule sets a check for.",
+    )
+    group.addoption(
+        "--compviz-baseline-mode", dest="compviz_baseline_mode", metavar="MODE",
+        help="mode of the reference row of each model (default: fp32).",
+    )
+    parser.addini("compviz_inputs", type="args", default=[],
+                  help="results CSVs collected when pytest gets no path (twin of --compviz-input).")
+    parser.addini("compviz_files", type="args", default=[],
+                  help="globs of results CSVs to collect from the test paths, e.g. results/*.csv.")
+    parser.addini("compviz_output_dir", default="", help="twin of --compviz-output-dir.")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    from .items import STATE_KEY
+    from .session import CompvizState
+
+    state = CompvizState(config)
+    config.stash[STATE_KEY] = state
+    config.pluginmanager.register(state, "compviz-state")  # its hooks: reports, artifacts, summary
+    # Inputs and no positional path: collect just the inputs, as `pytest FILE` would.
+    if state.inputs and config.args_source != pytest.Config.ArgsSource.ARGS:
+        config.args = [str(path) for path in state.inputs]
+        state.explicit = set(state.inputs)
+
+
+def pytest_collect_file(file_path, parent):
+    from .items import STATE_KEY, CsvFile
+
+    state = parent.config.stash.get(STATE_KEY, None)
+    if state is not None and state.wants(file_path):
+        return CsvFile.from_parent(parent, path=file_path)
+    return None

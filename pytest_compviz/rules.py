@@ -1,0 +1,169 @@
+"""Threshold rules: parsing them from TOML tables, ``key=value; ...`` strings or hook dicts, and
+matching them to rows. No heavy imports: rules are parsed at pytest start-up, so a bad rule is a
+usage error before anything is collected.
+
+A rule selects rows by glob (``model``, ``mode``, ``plot-name``) and sets checks. For each check,
+the LAST matching rule that sets it wins, so specific rules go after general ones.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+
+from .problems import CompvizError
+
+MAX_ERROR = "max-relative-error"
+MIN_RATE = "min-compression-rate"
+SELECTORS = ("model", "mode", "plot-name")
+
+
+class RuleError(CompvizError):
+    """A rule that cannot be used; the message names the rule and its bad part."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One limit: ``name`` is the item name (``max-relative-error``, ``min:WWB, similarity``)."""
+
+    name: str
+    kind: str  # "max" or "min"
+    column: str  # the derived or metric column the limit applies to
+    limit: float
+
+    def passes(self, value: float) -> bool:
+        if value != value:  # NaN never passes
+            return False
+        return value <= self.limit + 1e-12 if self.kind == "max" else value >= self.limit - 1e-12
+
+
+@dataclass(frozen=True)
+class Rule:
+    source: str  # e.g. "rule 3, pyproject.toml": how failure messages name it
+    selectors: dict[str, str] = field(default_factory=dict)  # "model"/"mode"/"plot-name" -> glob
+    checks: tuple[Check, ...] = ()
+
+    def matches(self, model: str, mode: str, plot_name: str) -> bool:
+        values = {"model": model, "mode": mode, "plot-name": plot_name}
+        return all(fnmatchcase(values[key], pattern) for key, pattern in self.selectors.items())
+
+    def describe(self) -> str:
+        """The selectors as written, e.g. ``mode='int8'``; ``every row`` when there are none."""
+        if not self.selectors:
+            return "every row"
+        return ", ".join(f"{key}={pattern!r}" for key, pattern in self.selectors.items())
+
+
+def parse_rule(table: dict, source: str) -> Rule:
+    """A rule from a TOML table or a hook's dict:
+
+    ``{"mode": "int8", "max-relative-error": "2%", "min-compression-rate": 3.9,
+       "metrics": {"WWB, similarity": {"min": 0.9}}}``
+    """
+    if not isinstance(table, dict):
+        raise RuleError(f"{source}: a rule must be a table of keys and values, not {table!r}")
+    selectors: dict[str, str] = {}
+    checks: list[Check] = []
+    for key, value in table.items():
+        if key in SELECTORS:
+            selectors[key] = _glob(value, key, source)
+        elif key == MAX_ERROR:
+            checks.append(Check(MAX_ERROR, "max", "average relative error", _percent_or_number(value, key, source)))
+        elif key == MIN_RATE:
+            checks.append(Check(MIN_RATE, "min", "compression rate", _rate(value, key, source)))
+        elif key == "metrics":
+            checks.extend(_metric_checks(value, source))
+        elif isinstance(key, str) and (key.startswith("min:") or key.startswith("max:")):
+            kind, column = key.split(":", 1)
+            checks.append(_metric_check(column.strip(), kind, value, source))
+        else:
+            known = ", ".join([*SELECTORS, MAX_ERROR, MIN_RATE, "metrics", "min:COLUMN", "max:COLUMN"])
+            raise RuleError(f"{source}: unknown key {key!r} (known: {known})")
+    if not checks:
+        raise RuleError(f"{source}: sets no check (give {MAX_ERROR}, {MIN_RATE} or metrics)")
+    return Rule(source, selectors, tuple(checks))
+
+
+def parse_rule_string(text: str, source: str) -> Rule:
+    """``"mode=int8; max-relative-error=2%; min:WWB, similarity=0.9"`` (the command-line form)."""
+    table: dict[str, str] = {}
+    for part in text.split(";"):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise RuleError(f"{source}: {part.strip()!r} is not key=value")
+        table[key.strip()] = value.strip()
+    return parse_rule(table, f"{source} {text!r}")
+
+
+def _metric_checks(value, source: str) -> list[Check]:
+    if not isinstance(value, dict):
+        raise RuleError(f"{source}: metrics must map a column to {{min = ..., max = ...}}, not {value!r}")
+    checks = []
+    for column, limits in value.items():
+        if not isinstance(limits, dict) or not limits or set(limits) - {"min", "max"}:
+            raise RuleError(
+                f"{source}: metrics.{column!r} must be a table with min and/or max, not {limits!r}"
+            )
+        for kind, limit in limits.items():
+            checks.append(_metric_check(column, kind, limit, source))
+    return checks
+
+
+def _metric_check(column: str, kind: str, value, source: str) -> Check:
+    if not column:
+        raise RuleError(f"{source}: {kind}: needs a column name, e.g. {kind}:WWB, similarity")
+    return Check(f"{kind}:{column}", kind, column, _number(value, f"{kind}:{column}", source))
+
+
+def _number(value, key: str, source: str) -> float:
+    if isinstance(value, bool):
+        raise RuleError(f"{source}: {key}: {value!r} is not a number")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise RuleError(f"{source}: {key}: {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise RuleError(f"{source}: {key}: {value!r} is not a finite number")
+    return number
+
+
+def _percent_or_number(value, key: str, source: str) -> float:
+    """``"8%"`` or ``0.08``: a fraction. A bare number above 1 is almost surely meant as percent."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        return _number(value.strip()[:-1], key, source) / 100
+    number = _number(value, key, source)
+    if number > 1:
+        raise RuleError(
+            f"{source}: {key}: {value!r} is a fraction, so it would allow {number:.0%};"
+            f" write {number:g}% as \"{number:g}%\""
+        )
+    return number
+
+
+def _rate(value, key: str, source: str) -> float:
+    if isinstance(value, str) and value.strip().lower().endswith("x"):
+        value = value.strip()[:-1]
+    return _number(value, key, source)
+
+
+def _glob(value, key: str, source: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise RuleError(f"{source}: {key}: expected a glob pattern string, not {value!r}")
+    # fnmatch reads an unclosed "[" literally; that is almost always a typo, so refuse it.
+    if re.search(r"\[[^\]]*$", value):
+        raise RuleError(f"{source}: {key}: {value!r} is not a valid glob (unclosed '[')")
+    return value
+
+
+def resolve(rules: list[Rule], model: str, mode: str, plot_name: str) -> dict[str, tuple[Check, Rule]]:
+    """The checks that apply to one row: per check name, the last matching rule's."""
+    applied: dict[str, tuple[Check, Rule]] = {}
+    for rule in rules:
+        if rule.matches(model, mode, plot_name):
+            for check in rule.checks:
+                applied[check.name] = (check, rule)
+    return applied

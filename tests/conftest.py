@@ -1,0 +1,91 @@
+"""Shared fixtures.
+
+Keep each group of fixtures under its own heading; other test modules may add theirs below.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+# --- results CSVs built from data/llama2_asym.csv (test_core.py, test_cli.py) ------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+LLAMA2_CSV = ROOT / "data" / "llama2_asym.csv"
+LLAMA2_EXPECTED_MD = Path(__file__).resolve().parent / "data" / "llama2_asym.expected.md"
+
+
+class CsvWriter:
+    """Writes NNCF-layout CSVs into a test's ``tmp_path``.
+
+    ``rows()`` is a fresh copy of llama2_asym.csv as lists of cells, header included, so
+    ``rows()[n - 1]`` is line ``n`` of the file. ``cells`` changes single cells by file line and
+    column name: ``write_csv(cells={(3, "model size, Gb"): "abc"})`` puts ``abc`` on line 3.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        with LLAMA2_CSV.open(encoding="utf-8", newline="") as handle:
+            self._rows = [row for row in csv.reader(handle)]
+
+    @property
+    def header(self) -> list[str]:
+        return list(self._rows[0])
+
+    def rows(self) -> list[list[str]]:
+        return [list(row) for row in self._rows]
+
+    def text(self, rows: list[list[str]], newline: str = "\n") -> str:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator=newline).writerows(rows)
+        return buffer.getvalue()
+
+    def two_models(self, other: str = "org/other-model") -> list[list[str]]:
+        """llama2_asym's rows for two models, interleaved: the second model's rows are the same but
+        its baseline is twice as large, so its compression rates are twice the first model's."""
+        rows = self.rows()
+        size = rows[0].index("model size, Gb")
+        mode = rows[0].index("mode")
+        merged = [rows[0]]
+        for row in rows[1:]:
+            twin = [other, *row[1:]]
+            if row[mode] == "fp32":
+                twin[size] = str(2 * float(row[size]))
+            merged += [row, twin]
+        return merged
+
+    def __call__(
+        self,
+        name: str = "results.csv",
+        rows: list[list[str]] | None = None,
+        *,
+        cells: dict[tuple[int, str], str] | None = None,
+        newline: str = "\n",
+        bom: bool = False,
+    ) -> Path:
+        rows = self.rows() if rows is None else [list(row) for row in rows]
+        for (line, column), value in (cells or {}).items():
+            rows[line - 1][rows[0].index(column)] = value
+        data = self.text(rows, newline).encode("utf-8")
+        path = self.folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"\xef\xbb\xbf" + data if bom else data)
+        return path
+
+
+@pytest.fixture
+def write_csv(tmp_path: Path) -> CsvWriter:
+    return CsvWriter(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def llama2_csv() -> Path:
+    return LLAMA2_CSV
+
+
+@pytest.fixture
+def llama2_expected_md() -> bytes:
+    return LLAMA2_EXPECTED_MD.read_bytes()
