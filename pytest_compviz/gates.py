@@ -86,18 +86,15 @@ def _outcome(check: Check, rule: Rule, label: str, value: float | None) -> Outco
 
 
 def _shown_pair(column: str, value: float, limit: float) -> tuple[str, str]:
-    """Value and limit formatted alike, with just enough decimals to tell them apart."""
-    if column == ERROR:
-        fmt = lambda v, d: f"{v * 100:.{d}f}%"  # noqa: E731
-    elif column == RATE:
-        fmt = lambda v, d: f"{v:.{d}f}x"  # noqa: E731
-    else:
-        fmt = lambda v, d: f"{v:.{d}f}"  # noqa: E731
-    first = 1 if column in (ERROR, RATE) else 3
-    for decimals in range(first, 7):
-        if fmt(value, decimals) != fmt(limit, decimals):
-            break
-    return fmt(value, decimals), fmt(limit, decimals)
+    """Value and limit formatted alike: the limit as precisely as it was written, and the value
+    with enough decimals to tell it from the limit (8.46% > 8.45%, not 8.5% > 8.4%)."""
+    scale, unit, decimals = {ERROR: (100, "%", 1), RATE: (1, "x", 1)}.get(column, (1, "", 3))
+    scaled_value, scaled_limit = value * scale, limit * scale
+    while decimals < 6 and abs(round(scaled_limit, decimals) - scaled_limit) > 1e-9:
+        decimals += 1
+    while decimals < 6 and f"{scaled_value:.{decimals}f}" == f"{scaled_limit:.{decimals}f}":
+        decimals += 1
+    return f"{scaled_value:.{decimals}f}{unit}", f"{scaled_limit:.{decimals}f}{unit}"
 
 
 def _row_id(model: str | None, mode: str, plot_name: str, line: int, used: set[str]) -> str:

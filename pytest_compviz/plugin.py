@@ -67,10 +67,12 @@ def pytest_configure(config: pytest.Config) -> None:
     state = CompvizState(config)
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(state, "compviz-state")  # its hooks: reports, artifacts, summary
-    # Inputs and no positional path: collect just the inputs, as `pytest FILE` would.
-    if state.inputs and config.args_source != pytest.Config.ArgsSource.ARGS:
-        config.args = [str(path) for path in state.inputs]
-        state.explicit = set(state.inputs)
+    # Inputs and no positional path: collect just the inputs, as `pytest FILE` would;
+    # with positional paths too, collect both.
+    if state.inputs:
+        given = config.args if config.args_source == pytest.Config.ArgsSource.ARGS else []
+        config.args = [*given, *(str(path) for path in state.inputs if path not in state.explicit)]
+        state.explicit |= set(state.inputs)
 
 
 def pytest_collect_file(file_path, parent):

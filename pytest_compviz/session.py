@@ -75,9 +75,9 @@ class CompvizState:
                                               *config.getini("compviz_inputs")]):
             _check_input(path, given)
         self.file_globs = [*file_config.files, *config.getini("compviz_files")]
-        self.explicit = {
-            Path(os.path.normpath(invocation / arg.split("::")[0])) for arg in config.args
-        }
+        # CSVs named on the command line are collected like test files.
+        named = config.args if config.args_source == pytest.Config.ArgsSource.ARGS else []
+        self.explicit = {Path(os.path.normpath(invocation / arg.split("::")[0])) for arg in named}
         self._loaded: dict[Path, Loaded] = {}
         self.summaries: dict[Path, FileSummary] = {}
 
