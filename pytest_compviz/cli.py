@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("no input: give a results CSV, e.g. compviz --input-file data/llama2_asym.csv")
 
     from .problems import InputUnusable, InvalidResults
-    from .report.artifacts import render_artifacts, write_artifacts
+    from .report.artifacts import ArtifactClash, ArtifactPlan, render_artifacts, write_artifacts
     from .results import load_results
     from .spec import Settings
 
@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
 
     status = EXIT_OK
+    plan = ArtifactPlan(inputs)
     for name in inputs:
         try:
             results = load_results(name, settings)
@@ -83,7 +84,15 @@ def main(argv: list[str] | None = None) -> int:
         for warning in results.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         output_dir = Path(args.output_dir) if args.output_dir else Path(name).parent
-        for path in write_artifacts(render_artifacts(results, output_dir, formats)):
+        artifacts = render_artifacts(results, output_dir, formats)
+        try:
+            plan.claim(artifacts, name)
+        except ArtifactClash as exc:
+            print(f"compviz: error: {name}: {exc}; nothing written for it (use another --output-dir)",
+                  file=sys.stderr)
+            status = EXIT_USAGE
+            continue
+        for path in write_artifacts(artifacts):
             print(f"wrote {path}")
     return status
 

@@ -87,7 +87,10 @@ def precomputed_mismatches(table: ResultsTable, derived: pd.DataFrame) -> list[P
 
 
 def _parse_precomputed(text: str, suffix: str) -> tuple[float, float] | None:
-    """``"2.5%"`` -> (0.025, 0.001); ``"6.1x"`` -> (6.1, 0.1); ``"0.025"`` -> (0.025, 0.001)."""
+    """``"2.5%"`` -> (0.025, 0.001); ``"6.1x"`` -> (6.1, 0.1); ``"0.025"`` -> (0.025, 0.001).
+
+    A bare error above 1 is read as percent (``"4.1"`` -> 0.041): an average relative error of
+    more than 100% is far less likely than a percent column without its sign."""
     text = text.strip()
     scale = 1.0
     if suffix == "%" and text.endswith("%"):
@@ -95,8 +98,10 @@ def _parse_precomputed(text: str, suffix: str) -> tuple[float, float] | None:
     elif suffix == "x" and text.lower().endswith("x"):
         text = text[:-1].strip()
     match = re.fullmatch(r"[+-]?\d*(?:\.(\d*))?(?:[eE][+-]?\d+)?", text)
-    if not text or match is None:
+    if match is None or not re.search(r"\d", text):
         return None
+    if suffix == "%" and scale == 1.0 and abs(float(text)) > 1:
+        scale = 0.01
     value = float(text) * scale
     if not math.isfinite(value):
         return None

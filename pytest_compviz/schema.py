@@ -152,6 +152,9 @@ def _pandera_problems(raw: RawTable, values: pd.DataFrame, settings: Settings, s
     problems: list[Problem] = []
     seen_cells: set = set(skip)
     seen_rows: set = set()
+    # Per-column failures first: a cell that breaks its column's rule is reported for that, and
+    # not again by a rule spanning rows (a 0 baseline size is "must be greater than 0").
+    cases = cases.sort_values("schema_context", key=lambda c: c != "Column", kind="stable")
     for case in cases.itertuples(index=False):
         check = str(case.check)
         if check == "column_in_dataframe":
@@ -165,15 +168,20 @@ def _pandera_problems(raw: RawTable, values: pd.DataFrame, settings: Settings, s
         if check in rules:
             if (check, index) not in seen_rows:
                 seen_rows.add((check, index))
-                problems.extend(rules[check].problems(raw, values, index))
+                for problem in rules[check].problems(raw, values, index):
+                    cell = (problem.column, index)
+                    if cell not in seen_cells:
+                        seen_cells.add(cell)
+                        problems.append(problem)
             continue
         column = str(case.column)
         if (column, index) in seen_cells:
             continue  # one message per cell: the first failed rule says enough
         seen_cells.add((column, index))
+        text = raw.frame.at[index, column]
         problems.append(
-            Problem(raw.path, _cell_message(check, raw.frame.at[index, column]), raw.line_of(index), column,
-                    _shown(raw.frame.at[index, column]))
+            Problem(raw.path, _cell_message(check, text), raw.line_of(index), column,
+                    _shown(text) if text != "" else None)
         )
     return problems
 
@@ -207,8 +215,9 @@ def _row_rules(model_column: str, settings: Settings) -> dict[str, _RowRule]:
     def ratio_sum_ok(frame: pd.DataFrame) -> pd.Series:
         if not has(frame, INT4, INT8):
             return pd.Series(True, index=frame.index)
-        total = frame[INT4] + frame[INT8]
-        return ~(total > 1 + 1e-9)  # NaN (reported elsewhere) passes
+        a, b = frame[INT4], frame[INT8]
+        own_rules_pass = a.between(0, 1) & b.between(0, 1)  # else that cell's rule says it all
+        return ~(own_rules_pass & (a + b > 1 + 1e-9))
 
     def ratio_sum_problem(raw: RawTable, frame: pd.DataFrame, i) -> list[Problem]:
         a, b = raw.frame.at[i, INT4], raw.frame.at[i, INT8]
@@ -222,16 +231,17 @@ def _row_rules(model_column: str, settings: Settings) -> dict[str, _RowRule]:
     def unique_ok(frame: pd.DataFrame) -> pd.Series:
         if not has(frame, model_column, MODE, INT4, INT8):
             return pd.Series(True, index=frame.index)
-        return ~key_frame(frame).duplicated(keep="first")
+        return ~key_frame(frame).duplicated(keep="first") | baseline_rows(frame)
 
     def unique_problem(raw: RawTable, frame: pd.DataFrame, i) -> list[Problem]:
         keys = key_frame(frame)
         same = (keys == keys.loc[i]) | (keys.isna() & keys.loc[i].isna())
         first = same.all(axis=1).idxmax()
+        hint = "" if LORA_RANK in frame.columns else f" (the file has no {LORA_RANK!r} column)"
         return [Problem(
             raw.path,
             f"duplicate configuration: line {raw.line_of(first)} has the same model, mode, %int4, %int8"
-            " and lora rank",
+            f" and lora rank{hint}",
             raw.line_of(i),
             MODE,
             _shown(raw.frame.at[i, MODE]),
@@ -247,7 +257,7 @@ def _row_rules(model_column: str, settings: Settings) -> dict[str, _RowRule]:
         is_base = baseline_rows(frame)
         extra = is_base & is_base.groupby(frame[model_column]).cumsum().gt(1)
         with_base = set(frame.loc[is_base, model_column])
-        first_of_model = ~frame[model_column].duplicated(keep="first")
+        first_of_model = ~frame[model_column].duplicated(keep="first") & (frame[model_column] != "")
         lacking = first_of_model & ~frame[model_column].isin(with_base)
         return ~(extra | lacking)
 

@@ -164,16 +164,20 @@ class CompvizState:
 
     def write_artifacts(self) -> None:
         """Table and plot of every input whose schema passed; once, on the controller."""
-        from .report.artifacts import render_artifacts, write_artifacts
+        from .report.artifacts import ArtifactClash, ArtifactPlan, render_artifacts, write_artifacts
 
-        for path in sorted({*self.inputs, *self.summaries}):
+        paths = sorted({*self.inputs, *self.summaries})
+        plan = ArtifactPlan(paths)
+        for path in paths:
             loaded = self.load(path) if path.is_file() else None
             summary = self.summaries.setdefault(path, FileSummary())
             if loaded is None or loaded.results is None:
                 continue
             try:
-                summary.written = write_artifacts(render_artifacts(loaded.results, self.output_dir))
-            except OSError as exc:
+                artifacts = render_artifacts(loaded.results, self.output_dir)
+                plan.claim(artifacts, loaded.shown)
+                summary.written = write_artifacts(artifacts)
+            except (OSError, ArtifactClash) as exc:
                 summary.error = f"artifacts not written: {exc}"
 
     def unmatched_rules(self) -> list[Rule]:

@@ -130,7 +130,7 @@ def test_invalid_input_exits_1_lists_all_problems_and_writes_only_valid_inputs(t
     assert result.stderr == (
         "bad.csv:2: column '%int4': is not a number (value 'x')\n"
         "bad.csv:4: column 'WWB, similarity': must be between 0 and 1 (value 2)\n"
-        "bad.csv:6: column 'mode': must not be empty (value '')\n"
+        "bad.csv:6: column 'mode': must not be empty\n"
         "compviz: bad.csv: 3 problems; nothing written for it\n"
         "empty.csv: file is empty: expected a header line and data rows\n"
         "compviz: empty.csv: 1 problem; nothing written for it\n"
@@ -183,16 +183,31 @@ def test_bad_command_line_exits_2_with_usage(tmp_path, llama2_copy, args, error)
     assert files_in(tmp_path / "in") == ["llama2_asym.csv"]
 
 
-# --- known bugs ----------------------------------------------------------------------------------------
+# --- regressions ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: an input named STEM.md is overwritten by its own table when the output dir"
-    " defaults to the input's folder (the input must never be touched)",
-)
 def test_input_named_like_an_output_is_never_overwritten(tmp_path, llama2_csv):
     source = tmp_path / "results.md"
     source.write_bytes(llama2_csv.read_bytes())
     result = compviz(source, cwd=tmp_path)
     assert source.read_bytes() == llama2_csv.read_bytes(), result.stdout
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"compviz: error: {source}: would overwrite the input file {source};"
+        " nothing written for it (use another --output-dir)\n"
+    )
+
+
+def test_two_inputs_with_one_name_do_not_overwrite_each_other(tmp_path, llama2_csv):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "results.csv").write_bytes(llama2_csv.read_bytes())
+
+    result = compviz("a/results.csv", "b/results.csv", "-o", "out", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stdout == "wrote out/results.md\nwrote out/results.png\n"
+    assert result.stderr == (
+        "compviz: error: b/results.csv: would overwrite out/results.md, written for a/results.csv;"
+        " nothing written for it (use another --output-dir)\n"
+    )

@@ -282,9 +282,9 @@ RULES = [
                  id="text in lora rank"),
     pytest.param(cell(4, "%int4", "100%"), ["4: column '%int4': is not a number (value '100%')"],
                  id="percent sign in ratio"),
-    pytest.param(cell(3, SIZE, ""), ["3: column 'model size, Gb': is empty; a number is required (value '')"],
+    pytest.param(cell(3, SIZE, ""), ["3: column 'model size, Gb': is empty; a number is required"],
                  id="blank size"),
-    pytest.param(cell(6, ACC, ""), ["6: column 'lambada-openai, acc': is empty; a number is required (value '')"],
+    pytest.param(cell(6, ACC, ""), ["6: column 'lambada-openai, acc': is empty; a number is required"],
                  id="blank accuracy"),
     pytest.param(cell(3, WPPL, "inf"), ["3: column 'wikitext, word perplexity': is not a finite number (value inf)"],
                  id="inf"),
@@ -301,7 +301,6 @@ RULES = [
                  id="int8 below 0"),
     pytest.param(cell(3, "%int4", "1.5"), [
         "3: column '%int4': must be between 0 and 1 (value 1.5)",
-        "3: column '%int8': %int4 + %int8 must be at most 1 (value 1.5 + 0.0 = 1.5)",
     ], id="int4 above 1"),
     pytest.param(cell(7, "%int8", "0.3"), ["7: column '%int8': %int4 + %int8 must be at most 1 (value 0.8 + 0.3 = 1.1)"],
                  id="ratio sum above 1"),
@@ -327,7 +326,7 @@ RULES = [
     pytest.param(cell(3, WPPL, "-3"), ["3: column 'wikitext, word perplexity': must be greater than 0 (value -3)"],
                  id="perplexity negative"),
     # modes and baselines
-    pytest.param(cell(3, "mode", ""), ["3: column 'mode': must not be empty (value '')"], id="empty mode"),
+    pytest.param(cell(3, "mode", ""), ["3: column 'mode': must not be empty"], id="empty mode"),
     pytest.param(cell(11, "mode", "fp16"), [
         f"2: column 'mode': model '{MODEL}' has no baseline row (mode 'fp32'); exactly one is needed to"
         " compute relative errors and compression rates"
@@ -372,9 +371,9 @@ def test_every_problem_in_a_file_is_reported_at_once(write_csv):
     assert problems_of(path) == [
         f"{path}:2: column '%int4': is not a number (value 'x')",
         f"{path}:4: column 'WWB, similarity': must be between 0 and 1 (value 2)",
-        f"{path}:6: column 'mode': must not be empty (value '')",
+        f"{path}:6: column 'mode': must not be empty",
         f"{path}:8: column 'lora rank': must be a positive whole number (value 0.5)",
-        f"{path}:10: column 'model size, Gb': is empty; a number is required (value '')",
+        f"{path}:10: column 'model size, Gb': is empty; a number is required",
     ]
 
 
@@ -397,7 +396,6 @@ def test_each_model_needs_its_own_baseline(write_csv):
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: a 0 baseline in a must-be-positive column is reported twice")
 @pytest.mark.parametrize("column", [SIZE, WPPL])
 def test_zero_baseline_in_positive_column_is_reported_once(write_csv, column):
     path = write_csv(cells={(11, column): "0"})
@@ -405,7 +403,6 @@ def test_zero_baseline_in_positive_column_is_reported_once(write_csv, column):
     assert problem.startswith(f"{path}:11: column '{column}': ")
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: a non-finite %int4 cascades into the %int4 + %int8 rule")
 def test_infinite_ratio_is_reported_once(write_csv):
     path = write_csv(cells={(3, "%int4"): "inf"})
     assert problems_of(path) == [f"{path}:3: column '%int4': is not a finite number (value inf)"]

@@ -39,6 +39,30 @@ def render_artifacts(results: Results, output_dir: Path, image_formats=("png",))
     return artifacts
 
 
+class ArtifactClash(Exception):
+    """An artifact would overwrite an input or another input's artifact of the same run."""
+
+
+class ArtifactPlan:
+    """Guards one run's writes: no artifact may replace an input file, and two inputs with the
+    same name in different folders must not silently overwrite each other's outputs."""
+
+    def __init__(self, inputs):
+        self._inputs = {Path(p).resolve() for p in inputs}
+        self._owners: dict[Path, str] = {}
+
+    def claim(self, artifacts: list[Artifact], owner: str) -> None:
+        for artifact in artifacts:
+            target = artifact.path.resolve()
+            if target in self._inputs:
+                raise ArtifactClash(f"would overwrite the input file {artifact.path}")
+            previous = self._owners.get(target)
+            if previous is not None and previous != owner:
+                raise ArtifactClash(f"would overwrite {artifact.path}, written for {previous}")
+        for artifact in artifacts:
+            self._owners[artifact.path.resolve()] = owner
+
+
 def write_artifacts(artifacts: list[Artifact]) -> list[Path]:
     for artifact in artifacts:
         atomic_write(artifact.path, artifact.data)
