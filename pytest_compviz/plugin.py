@@ -59,6 +59,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("compviz_output_dir", default="", help="twin of --compviz-output-dir.")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    # The conftest.py files beside a --compviz-input CSV may implement our hooks, which are read at
+    # configure time: load them up front, as pytest does for the paths given on the command line.
+    namespace = early_config.known_args_namespace
+    inputs = getattr(namespace, "compviz_inputs", None) or []
+    if inputs and isinstance(getattr(namespace, "file_or_dir", None), list):
+        namespace.file_or_dir.extend(inputs)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     from .items import STATE_KEY

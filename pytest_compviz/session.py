@@ -164,9 +164,11 @@ class CompvizState:
 
     def write_artifacts(self) -> None:
         """Table and plot of every input whose schema passed; once, on the controller."""
+        paths = sorted({*self.inputs, *self.summaries})
+        if not paths:
+            return  # a run without results files never pays for pandas and matplotlib
         from .report.artifacts import ArtifactClash, ArtifactPlan, render_artifacts, write_artifacts
 
-        paths = sorted({*self.inputs, *self.summaries})
         plan = ArtifactPlan(paths)
         for path in paths:
             loaded = self.load(path) if path.is_file() else None
@@ -243,15 +245,29 @@ def _metrics(config: pytest.Config, file_config: FileConfig) -> tuple[Metric, ..
 
 
 def _hook_rules(config: pytest.Config) -> list[Rule]:
+    """Rules from ``pytest_compviz_rules`` implementations, in registration order (the rootdir's
+    conftest.py before deeper ones, so deeper rules win), each named after where it came from."""
     rules: list[Rule] = []
-    for returned in config.hook.pytest_compviz_rules(config=config):
-        for entry in returned or []:
+    for impl in config.hook.pytest_compviz_rules.get_hookimpls():
+        where = _plugin_label(config, impl.plugin_name)
+        returned = impl.function(**{name: config for name in impl.argnames})  # pluggy allows fewer args
+        for number, entry in enumerate(returned or [], start=1):
             try:
-                rules.append(entry if isinstance(entry, Rule)
-                             else parse_rule(entry, f"rule {len(rules) + 1}, pytest_compviz_rules"))
+                rules.append(entry if isinstance(entry, Rule) else parse_rule(entry, f"rule {number}, {where}"))
             except RuleError as exc:
                 raise pytest.UsageError(f"compviz: {exc}") from None
     return rules
+
+
+def _plugin_label(config: pytest.Config, name: str) -> str:
+    """A conftest's path relative to the rootdir; other plugins by their registered name."""
+    path = Path(name)
+    if path.is_absolute() and path.name == "conftest.py":
+        try:
+            return path.relative_to(config.rootpath).as_posix()
+        except ValueError:
+            return str(path)
+    return name
 
 
 def _renumber(rule: Rule, number: int) -> Rule:

@@ -87,17 +87,17 @@ def test_rules_from_code(example, pytester: pytest.Pytester):
     row = "results.csv::int4 + awq + scale estimation ({})::{}"
     expected = {
         "results.csv::int4 + awq + scale estimation + gptq (gptq)::max-relative-error":
-            (0.09, "rule 1, pytest_compviz_rules"),
-        row.format("100% int4", "max-relative-error"): (0.06, "rule 2, pytest_compviz_rules"),
-        row.format("80% int4", "max-relative-error"): (0.05, "rule 3, pytest_compviz_rules"),
-        row.format("40% int4", "max-relative-error"): (0.03, "rule 5, pytest_compviz_rules"),
-        row.format("40% int4", "min-compression-rate"): (4.5, "rule 1, pytest_compviz_rules"),
-        row.format("40% int4", "min:WWB, similarity"): (0.75, "rule 1, pytest_compviz_rules"),
-        row.format("40% int4", "max:wikitext, word perplexity"): (12.5, "rule 1, pytest_compviz_rules"),
+            (0.09, "rule 1, conftest.py"),
+        row.format("100% int4", "max-relative-error"): (0.06, "rule 2, conftest.py"),
+        row.format("80% int4", "max-relative-error"): (0.05, "rule 3, conftest.py"),
+        row.format("40% int4", "max-relative-error"): (0.03, "rule 5, conftest.py"),
+        row.format("40% int4", "min-compression-rate"): (4.5, "rule 1, conftest.py"),
+        row.format("40% int4", "min:WWB, similarity"): (0.75, "rule 1, conftest.py"),
+        row.format("40% int4", "max:wikitext, word perplexity"): (12.5, "rule 1, conftest.py"),
         "results.csv::int4 + awq + scale estimation + lora correction (rank 32)::max-relative-error":
-            (0.04, "rule 6, pytest_compviz_rules"),
+            (0.04, "rule 6, conftest.py"),
         "results.csv::int4 + awq + scale estimation + lora correction (rank 32)::min:WWB, similarity":
-            (0.88, "rule 6, pytest_compviz_rules"),
+            (0.88, "rule 6, conftest.py"),
     }
     actual = {nodeid: (props[nodeid]["limit"], props[nodeid]["rule"]) for nodeid in expected}
     assert actual == {nodeid: (pytest.approx(limit), rule) for nodeid, (limit, rule) in expected.items()}
@@ -209,7 +209,7 @@ def test_main_branch_stricter_on_main(example, monkeypatch, env, header):
         "results.csv .....F.............*",
         "*= FAILURES =*",
         "*_ max-relative-error of int4 (data-free) _*",
-        "int4 (data-free): average relative error 8.5% > 6.0% (rule 2, pytest_compviz_rules)",
+        "int4 (data-free): average relative error 8.5% > 6.0% (rule 2, conftest.py)",
         "*= compviz =*",
         "results.csv: 17 gates passed, 1 failed",
         "FAILED results.csv::int4 (data-free)::max-relative-error - int4 (data-free): *",

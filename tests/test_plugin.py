@@ -469,3 +469,35 @@ def test_a_pytest_run_without_inputs_loads_no_heavy_module(pytester):
     """)
     result = pytester.runpytest_subprocess(*NO_CACHE, "-p", "no:html", "-p", "no:metadata", "-p", "no:hypothesispytest")
     result.assert_outcomes(passed=1)
+
+
+def test_rules_hook_in_a_conftest_beside_the_input_applies_and_is_named(pytester, results):
+    results("sub/llama2_asym.csv")
+    (pytester.path / "sub" / "conftest.py").write_text(
+        "def pytest_compviz_rules(config):\n"
+        "    return [{'mode': 'int4', 'max-relative-error': '5%'}]\n"
+    )
+
+    result = run(pytester, "--compviz-input", "sub/llama2_asym.csv")
+
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["int4 (data-free): average relative error 8.5% > 5.0% (rule 1, sub/conftest.py)"])
+
+
+def test_metrics_hook_replaces_the_default_metrics(pytester, results):
+    rows = [[cell for n, cell in enumerate(row) if n != 7] for row in results.rows()]  # no wikitext
+    results("llama2_asym.csv", rows)
+    pytester.makeconftest("""
+        from pytest_compviz.spec import Metric
+
+        def pytest_compviz_metrics(config):
+            return [Metric("lambada-openai, acc", "higher", 0, 1), {"column": "WWB, similarity", "direction": "similarity"}]
+    """)
+
+    result = run(pytester, "--compviz-input", "llama2_asym.csv", "--compviz-rule", "mode=int4; max-relative-error=11%")
+
+    # data-free int4 over two metrics: mean(accuracy 2.05%, 1 - similarity 22.19%) = 12.1%
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["int4 (data-free): average relative error 12.1% > 11.0% (--compviz-rule 1 *)"])
+    table = (pytester.path / "compviz-report" / "llama2_asym.md").read_text()
+    assert "| int4 " in table and "| 12.1% " in table
