@@ -31,6 +31,8 @@ class CsvFile(pytest.File):
     """A results CSV. Loaded (and gated) once per run, here at collection."""
 
     def collect(self):
+        from .plugin import STATE_KEY
+
         state = self.config.stash[STATE_KEY]
         loaded = state.load(self.path)
         yield SchemaItem.from_parent(self, name="schema", loaded=loaded)
@@ -110,5 +112,3 @@ class UngatedItem(_CompvizItem):
     def reportinfo(self):
         return self.path, self.row.line - 1, f"{self.name} of {self.row.label}"
 
-
-STATE_KEY = pytest.StashKey["object"]()

@@ -11,7 +11,6 @@ import argparse
 import pytest
 
 from . import hookspec
-from .rules import RuleError, parse_rule_string
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -19,6 +18,8 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def _rule_option(text: str):
+    from .rules import RuleError, parse_rule_string
+
     try:
         return parse_rule_string(text, "--compviz-rule")
     except RuleError as exc:
@@ -69,9 +70,29 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
         namespace.file_or_dir.extend(inputs)
 
 
+def _compviz_requested(config: pytest.Config) -> bool:
+    """Whether this run could involve compviz at all; cheap, so idle runs stay idle."""
+    option = config.option
+    if any((option.compviz_inputs, option.compviz_rules, option.compviz_config, option.compviz_output_dir,
+            option.compviz_strict, option.compviz_baseline_mode)):
+        return True
+    if config.getini("compviz_inputs") or config.getini("compviz_files"):
+        return True
+    if config.args_source == pytest.Config.ArgsSource.ARGS and any(
+        arg.split("::")[0].lower().endswith(".csv") for arg in config.args
+    ):
+        return True
+    pyproject = config.rootpath / "pyproject.toml"
+    try:
+        return "tool.compviz" in pyproject.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    from .items import STATE_KEY
+    if not _compviz_requested(config):
+        return  # no state: every compviz hook below returns at once
     from .session import CompvizState
 
     state = CompvizState(config)
@@ -86,9 +107,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collect_file(file_path, parent):
-    from .items import STATE_KEY, CsvFile
-
     state = parent.config.stash.get(STATE_KEY, None)
     if state is not None and state.wants(file_path):
+        from .items import CsvFile
+
         return CsvFile.from_parent(parent, path=file_path)
     return None
+
+
+# Where the run's CompvizState is kept; items.py reads it from here too.
+STATE_KEY = pytest.StashKey["object"]()
