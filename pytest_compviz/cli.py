@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings(baseline_mode=args.baseline_mode) if args.baseline_mode else Settings()
     formats = tuple(dict.fromkeys(args.formats or ["png"]))
-    # Usage problems first: nothing is written when an input can't even be opened.
+    # Usage problems first: nothing is written when an input is missing or a directory.
     for name in inputs:
         path = Path(name)
         if not path.is_file():
@@ -92,7 +92,12 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             status = EXIT_USAGE
             continue
-        for path in write_artifacts(artifacts):
+        try:
+            written = write_artifacts(artifacts)
+        except OSError as exc:
+            print(f"compviz: error: {name}: cannot write to {output_dir} ({exc.strerror or exc})", file=sys.stderr)
+            return EXIT_USAGE
+        for path in written:
             print(f"wrote {path}")
     return status
 

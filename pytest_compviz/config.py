@@ -57,9 +57,12 @@ def load_config(path: Path, *, whole_file_is_table: bool = False) -> FileConfig:
         raise ConfigError(f"{path}: no such file") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot be read as TOML ({exc})") from None
-    table = document.get("tool", {}).get("compviz")
+    tool = document.get("tool", {})
+    table = tool.get("compviz") if isinstance(tool, dict) else None
     if table is None:
         table = document if whole_file_is_table else {}
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: tool.compviz must be a table ([tool.compviz]), not {table!r}")
     return parse_config(table, path)
 
 
@@ -76,7 +79,9 @@ def parse_config(table: dict, path: Path) -> FileConfig:
     rules = tuple(parse_rule(rule, f"rule {n}, {name}") for n, rule in enumerate(rules_table, start=1))
     metrics = None
     if "metrics" in table:
-        metrics = tuple(_metric(entry, f"metric {n}, {name}") for n, entry in enumerate(table["metrics"], start=1))
+        if not isinstance(table["metrics"], list):
+            raise ConfigError(f"{path}: [tool.compviz]: metrics must be an array of tables ([[tool.compviz.metrics]])")
+        metrics = tuple(metric_from_table(entry, f"metric {n}, {name}") for n, entry in enumerate(table["metrics"], start=1))
         if not metrics:
             raise ConfigError(f"{path}: [tool.compviz]: metrics is empty; leave it out for the NNCF default")
     strict = table.get("strict")
@@ -95,7 +100,7 @@ def parse_config(table: dict, path: Path) -> FileConfig:
     )
 
 
-def _metric(entry, source: str) -> Metric:
+def metric_from_table(entry, source: str) -> Metric:
     if not isinstance(entry, dict) or "column" not in entry or "direction" not in entry:
         raise ConfigError(f"{source}: needs column and direction, e.g. {{column = \"mmlu, acc\", direction = \"higher\"}}")
     unknown = set(entry) - _METRIC_KEYS

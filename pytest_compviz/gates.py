@@ -63,10 +63,10 @@ def evaluate(results: Results, rules: list[Rule]) -> FileGates:
         is_baseline = mode == baseline_mode
         outcomes: list[Outcome] = []
         if not is_baseline:
+            # "matched" means selected a row, even where a later rule overrides all its checks.
+            matched.update(rule.source for rule in rules if rule.matches(model, mode, plot_name))
             for check, rule in resolve(rules, model, mode, plot_name).values():
-                matched.add(rule.source)
-                value = row.get(check.column)
-                outcomes.append(_outcome(check, rule, label, None if value is None else float(value)))
+                outcomes.append(_outcome(check, rule, label, row.get(check.column, _ABSENT)))
         properties = [("model", model), ("mode", mode), ("line", line), (ERROR, row[ERROR]), (RATE, row[RATE]),
                       (SIZE, row[SIZE])] + [(c, row[c]) for c in metric_columns]
         rows.append(RowGates(row_id, label, line, model, mode, is_baseline, tuple(outcomes),
@@ -74,10 +74,21 @@ def evaluate(results: Results, rules: list[Rule]) -> FileGates:
     return FileGates(tuple(rows), frozenset(matched))
 
 
-def _outcome(check: Check, rule: Rule, label: str, value: float | None) -> Outcome:
-    if value is None:
+_ABSENT = object()
+
+
+def _outcome(check: Check, rule: Rule, label: str, cell) -> Outcome:
+    if cell is _ABSENT:
         return Outcome(check, rule, None, False,
                        f"{label}: column {check.column!r} is not in the file ({rule.source})")
+    try:  # metric columns are floats already; an extra column a rule names may still be text
+        value = float(cell)
+    except (TypeError, ValueError):
+        return Outcome(check, rule, None, False,
+                       f"{label}: column {check.column!r} is not a number here (value {cell!r}) ({rule.source})")
+    if value != value:
+        return Outcome(check, rule, None, False,
+                       f"{label}: column {check.column!r} has no value here ({rule.source})")
     passed = check.passes(value)
     shown_value, shown_limit = _shown_pair(check.column, value, check.limit)
     relation = ("<=" if passed else ">") if check.kind == "max" else (">=" if passed else "<")

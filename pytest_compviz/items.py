@@ -22,7 +22,7 @@ class CompvizFailure(Exception):
 
 class _CompvizItem(pytest.Item):
     def repr_failure(self, excinfo, style=None):
-        if isinstance(excinfo.value, CompvizFailure):
+        if isinstance(excinfo.value, (CompvizFailure, CompvizWarning)):  # a warning under -W error
             return str(excinfo.value)
         return super().repr_failure(excinfo, style)
 

@@ -30,7 +30,6 @@ class RawTable:
     frame: pd.DataFrame  # one column per CSV column, every cell a stripped str
     model_column: str
     lines: pd.Series  # line in the file where each row starts, aligned with frame.index
-    model_column_added: bool = False  # True when the file has no model column (see read_results)
 
     def line_of(self, index) -> int:
         return int(self.lines.loc[index])
@@ -49,10 +48,12 @@ def read_results(path: str | os.PathLike, shown: str | None = None) -> RawTable:
             io.StringIO(text), header=None, dtype=str, keep_default_na=False, skip_blank_lines=True
         )
     except pd.errors.ParserError as exc:
+        _check_delimiter(shown, text, [None])
         raise InvalidResults(shown, [_parser_problem(shown, str(exc))]) from None
     header = [str(h).strip() for h in cells.iloc[0]]
     frame = cells.iloc[1:].reset_index(drop=True)
     frame.columns = header
+    _check_delimiter(shown, text, header)
     _check_header(shown, header)
     if frame.empty:
         raise InvalidResults(shown, [Problem(shown, "has a header but no data rows", line=1)])
@@ -61,13 +62,13 @@ def read_results(path: str | os.PathLike, shown: str | None = None) -> RawTable:
 
     lines = _row_lines(shown, text, frame)
     if MODEL in frame.columns:
-        model_column, added = MODEL, False
+        model_column = MODEL
     elif header[0] in _KNOWN_COLUMNS:
-        model_column, added = MODEL, True
+        model_column = MODEL
         frame.insert(0, MODEL, Path(shown).stem)
     else:
-        model_column, added = header[0], False
-    return RawTable(shown, frame, model_column, lines, added)
+        model_column = header[0]
+    return RawTable(shown, frame, model_column, lines)
 
 
 # Columns the NNCF layout defines; a first column with one of these names is not a model column.
@@ -106,15 +107,20 @@ def _read_text(path: Path, shown: str) -> str:
         ) from None
 
 
+def _check_delimiter(shown: str, text: str, header: list[str]) -> None:
+    """A header with more semicolons (or tabs) than columns was written with that delimiter: say
+    so, instead of one wrong-field-count message per row."""
+    first_line = text.lstrip("\n").split("\n", 1)[0]
+    for delimiter, name in ((";", "semicolon"), ("\t", "tab")):
+        if first_line.count(delimiter) >= len(header):
+            raise InvalidResults(
+                shown,
+                [Problem(shown, f"looks {name}-delimited; results files must be comma-separated", line=1)],
+            )
+
+
 def _check_header(shown: str, header: list[str]) -> None:
     problems: list[Problem] = []
-    if len(header) == 1:
-        for delimiter, name in ((";", "semicolon"), ("\t", "tab")):
-            if delimiter in header[0]:
-                raise InvalidResults(
-                    shown,
-                    [Problem(shown, f"looks {name}-delimited; results files must be comma-separated", line=1)],
-                )
     seen: dict[str, int] = {}
     for position, name in enumerate(header, start=1):
         if name in seen:

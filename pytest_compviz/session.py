@@ -7,7 +7,6 @@ Loading a CSV (pandas, pandera) happens on first use, never at start-up.
 from __future__ import annotations
 
 import os
-from collections import Counter
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -34,7 +33,6 @@ class Loaded:
 class FileSummary:
     passed: int = 0
     failed: int = 0
-    schema: str | None = None  # "passed" / "failed" once its item ran
     written: list[Path] = field(default_factory=list)
     error: str | None = None
 
@@ -47,10 +45,13 @@ class CompvizState:
         option = config.option
         file_config = _file_config(config)
 
-        self.settings = Settings(
-            baseline_mode=option.compviz_baseline_mode or file_config.baseline_mode or "fp32",
-            metrics=_metrics(config, file_config),
-        )
+        try:
+            self.settings = Settings(
+                baseline_mode=option.compviz_baseline_mode or file_config.baseline_mode or "fp32",
+                metrics=_metrics(config, file_config),
+            )
+        except ValueError as exc:
+            raise pytest.UsageError(f"compviz: {exc}") from None
         self.strict = bool(option.compviz_strict or file_config.strict)
         self.rules: list[Rule] = [*file_config.rules, *_hook_rules(config),
                                   *[_renumber(rule, n) for n, rule in enumerate(option.compviz_rules, 1)]]
@@ -136,7 +137,8 @@ class CompvizState:
         if exitstatus in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
             return
         self.write_artifacts()
-
+        if any(summary.error for summary in self.summaries.values()) and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a lost report must not pass CI
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if hasattr(self.config, "workerinput") or self.config.option.collectonly:
             return
@@ -149,15 +151,15 @@ class CompvizState:
     # --- reporting --------------------------------------------------------------------------
 
     def record(self, report: pytest.TestReport) -> None:
-        path_part, _, rest = report.nodeid.partition("::")
-        if not path_part.lower().endswith(".csv") or not rest:
-            return
         if report.when != "call" and not (report.when == "setup" and report.failed):
             return
-        summary = self.summaries.setdefault(Path(os.path.normpath(self.rootpath / path_part)), FileSummary())
-        if rest == "schema":
-            summary.schema = report.outcome
-        elif report.passed:
+        # The location is our reportinfo path relative to the rootdir (it may start with ../):
+        # unlike the node id, it names files outside the rootdir and of any suffix.
+        path = Path(os.path.normpath(self.rootpath / report.location[0]))
+        if not self.wants(path) or report.nodeid.endswith("::schema"):
+            return
+        summary = self.summaries.setdefault(path, FileSummary())
+        if report.passed:
             summary.passed += 1
         elif report.failed:
             summary.failed += 1
@@ -201,8 +203,8 @@ class CompvizState:
                 lines.append(f"{shown}: schema failed ({len(loaded.problems)} problem"
                              f"{'s' if len(loaded.problems) != 1 else ''}); no gates run, no artifacts written")
                 continue
-            counts = Counter(passed=summary.passed, failed=summary.failed)
-            lines.append(f"{shown}: {counts['passed']} gates passed, {counts['failed']} failed")
+            lines.append(f"{shown}: {summary.passed} gate{'s' if summary.passed != 1 else ''} passed,"
+                         f" {summary.failed} failed")
             if loaded is not None and loaded.gates is not None:
                 ungated = [row.label for row in loaded.gates.rows if row.ungated]
                 if ungated:
@@ -233,13 +235,15 @@ def _file_config(config: pytest.Config) -> FileConfig:
 
 
 def _metrics(config: pytest.Config, file_config: FileConfig) -> tuple[Metric, ...]:
-    from .config import _metric
+    from .config import metric_from_table
 
     declared = config.hook.pytest_compviz_metrics(config=config)
     if declared is None:
         return file_config.metrics or Settings().metrics
+    if not isinstance(declared, (list, tuple)):
+        raise pytest.UsageError(f"compviz: pytest_compviz_metrics must return a list, not {declared!r}")
     try:
-        return tuple(m if isinstance(m, Metric) else _metric(m, "pytest_compviz_metrics") for m in declared)
+        return tuple(m if isinstance(m, Metric) else metric_from_table(m, "pytest_compviz_metrics") for m in declared)
     except CompvizError as exc:
         raise pytest.UsageError(f"compviz: {exc}") from None
 
@@ -251,6 +255,8 @@ def _hook_rules(config: pytest.Config) -> list[Rule]:
     for impl in config.hook.pytest_compviz_rules.get_hookimpls():
         where = _plugin_label(config, impl.plugin_name)
         returned = impl.function(**{name: config for name in impl.argnames})  # pluggy allows fewer args
+        if not isinstance(returned, (list, tuple, type(None))):
+            raise pytest.UsageError(f"compviz: pytest_compviz_rules in {where} must return a list, not {returned!r}")
         for number, entry in enumerate(returned or [], start=1):
             try:
                 rules.append(entry if isinstance(entry, Rule) else parse_rule(entry, f"rule {number}, {where}"))

@@ -21,9 +21,6 @@ MODEL = "model"  # a column with this exact name holds the model name; else the 
 ERROR = "average relative error"
 RATE = "compression rate"
 
-# A configuration is identified by these (plus the model); no two rows may share them.
-CONFIG_KEY = (MODE, INT4, INT8, LORA_RANK)
-
 Direction = Literal["higher", "lower", "similarity"]
 
 

@@ -211,3 +211,14 @@ def test_two_inputs_with_one_name_do_not_overwrite_each_other(tmp_path, llama2_c
         "compviz: error: b/results.csv: would overwrite out/results.md, written for a/results.csv;"
         " nothing written for it (use another --output-dir)\n"
     )
+
+
+def test_an_output_dir_that_is_a_file_is_a_usage_error(tmp_path, llama2_csv):
+    (tmp_path / "results.csv").write_bytes(llama2_csv.read_bytes())
+    (tmp_path / "afile").write_text("")
+
+    result = compviz("-i", "results.csv", "-o", "afile", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("compviz: error: results.csv: cannot write to afile (")
+    assert "Traceback" not in result.stderr

@@ -501,3 +501,93 @@ def test_metrics_hook_replaces_the_default_metrics(pytester, results):
     result.stdout.fnmatch_lines(["int4 (data-free): average relative error 12.1% > 11.0% (--compviz-rule 1 *)"])
     table = (pytester.path / "compviz-report" / "llama2_asym.md").read_text()
     assert "| int4 " in table and "| 12.1% " in table
+
+
+def test_a_rule_on_a_text_column_fails_its_item_without_a_traceback(pytester, results):
+    results("llama2_asym.csv")
+
+    result = run(pytester, "--compviz-input", "llama2_asym.csv", "--compviz-rule", "mode=int4; max:plot name=1")
+
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["int4 (data-free): column 'plot name' is not a number here (value 'data-free') (*"])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_an_input_outside_the_rootdir_is_counted(pytester, results):
+    results("other/llama2_asym.csv")
+    project = pytester.mkdir("project")
+    (project / "pyproject.toml").write_text('[[tool.compviz.rules]]\nmode = "int4"\nmax-relative-error = "9%"\n')
+    pytester.chdir()
+    import os
+
+    os.chdir(project)
+    result = pytester.runpytest(*NO_CACHE, "--compviz-input=../other/llama2_asym.csv")
+
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["../other/llama2_asym.csv: 1 gate passed, 0 failed"])
+
+
+@pytest.mark.parametrize(
+    ("pyproject", "message"),
+    [
+        ("[tool.compviz]\nmetrics = 5\n", "*metrics must be an array of tables*"),
+        ("[tool]\ncompviz = 1\n", "*tool.compviz must be a table (?tool.compviz?), not 1"),
+        ('[[tool.compviz.metrics]]\ncolumn = "a"\ndirection = "higher"\n[[tool.compviz.metrics]]\ncolumn = "a"\n'
+         'direction = "lower"\n', "ERROR: compviz: metric columns must be unique: ['a', 'a']"),
+    ],
+)
+def test_malformed_config_is_a_usage_error(pytester, results, pyproject, message):
+    pytester.makefile(".toml", pyproject=pyproject)
+    results("llama2_asym.csv")
+
+    result = run(pytester, "--compviz-input", "llama2_asym.csv")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+
+
+def test_precomputed_mismatch_under_warnings_as_errors_fails_the_schema_with_its_message(pytester, results):
+    rows = results.rows()
+    rows[0].append("compression rate")
+    for row in rows[1:]:
+        row.append("")
+    rows[3][-1] = "9.9x"
+    results("llama2_asym.csv", rows)
+
+    result = run(pytester, "--compviz-input", "llama2_asym.csv", "-W", "error::pytest_compviz.problems.CompvizWarning")
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["llama2_asym.csv:4: column 'compression rate': the file says 9.90x, recomputed 7.18x;*"])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_overridden_rule_is_not_reported_as_unmatched(pytester, results):
+    pytester.makefile(".toml", pyproject=DEMO_RULES)
+    results("llama2_asym.csv")
+
+    result = run(pytester, "--compviz-input", "llama2_asym.csv", "--compviz-rule", "max-relative-error=9%")
+
+    result.assert_outcomes(passed=19)
+    assert "matched no row" not in result.stdout.str()
+
+
+def test_two_inputs_with_one_name_fail_the_run_instead_of_losing_a_report(pytester, results):
+    results("a/llama2_asym.csv")
+    results("b/llama2_asym.csv")
+
+    result = run(pytester, "--compviz-input", "a/llama2_asym.csv", "--compviz-input", "b/llama2_asym.csv",
+                 "--compviz-rule", "mode=int4; max-relative-error=9%")
+
+    result.assert_outcomes(passed=4)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["  artifacts not written: would overwrite *compviz-report/llama2_asym.md, written for a/llama2_asym.csv"])
+
+
+def test_a_semicolon_delimited_file_is_named_as_such(pytester, results):
+    text = results.text(results.rows()).replace(",", ";")
+    (pytester.path / "semi.csv").write_text(text)
+
+    result = run(pytester, "--compviz-input", "semi.csv")
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["semi.csv:1: looks semicolon-delimited; results files must be comma-separated"])

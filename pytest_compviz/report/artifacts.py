@@ -11,9 +11,6 @@ from .files import artifact_stem, atomic_write
 from .markdown import markdown_table
 from .plot import figure_bytes, trade_off_figure
 
-IMAGE_FORMATS = ("png", "svg")
-
-
 @dataclass(frozen=True)
 class Artifact:
     path: Path

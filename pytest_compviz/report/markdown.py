@@ -31,7 +31,12 @@ def _rate(value: float) -> str:
     return f"{value:.1f}x"
 
 
-_FORMATS = {MODE: str, INT4: _ratio, INT8: _ratio, LORA_RANK: _lora_rank, ERROR: _error, RATE: _rate}
+def _text(value) -> str:
+    """A text cell: a ``|`` would end the cell and a newline the row."""
+    return str(value).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+_FORMATS = {MODE: _text, INT4: _ratio, INT8: _ratio, LORA_RANK: _lora_rank, ERROR: _error, RATE: _rate}
 
 
 def sort_by_error(frame: pd.DataFrame) -> pd.DataFrame:
