@@ -89,3 +89,17 @@ def llama2_csv() -> Path:
 @pytest.fixture
 def llama2_expected_md() -> bytes:
     return LLAMA2_EXPECTED_MD.read_bytes()
+
+
+# --- in-process pytester runs (test_plugin.py, test_examples.py) -----------------------------------
+
+
+@pytest.fixture(scope="session")
+def heavy_modules_loaded(tmp_path_factory) -> None:
+    """In-process pytester runs unload the modules imported during the run; numpy cannot be
+    imported twice in one process, and matplotlib's reloaded classes fail its isinstance checks.
+    One full report before any run loads every module the plugin uses, so runs keep them."""
+    from pytest_compviz.report.artifacts import render_artifacts
+    from pytest_compviz.results import load_results
+
+    render_artifacts(load_results(LLAMA2_CSV), tmp_path_factory.mktemp("warm"), ("png", "svg"))

@@ -11,20 +11,6 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "conftest_examples"
 BRANCH_VARIABLES = ("COMPVIZ_BRANCH", "GITHUB_BASE_REF", "GITHUB_REF_NAME")
 
 
-@pytest.fixture(scope="module")
-def heavy_modules_loaded() -> None:
-    """Imports what compviz loads lazily, before the first in-process run.
-
-    An in-process pytester run drops the modules it imported when it ends; numpy cannot be
-    imported twice in one process, so the second run would fail. Modules imported before the run
-    are kept."""
-    import matplotlib.backends.backend_agg  # noqa: F401
-    import matplotlib.figure  # noqa: F401
-    import pandas  # noqa: F401
-    import pandera.pandas  # noqa: F401
-    import tabulate  # noqa: F401
-
-
 @pytest.fixture
 def example(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, heavy_modules_loaded):
     """Copies an example folder into ``pytester.path`` and runs it as its README says."""

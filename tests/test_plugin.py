@@ -9,7 +9,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import LLAMA2_CSV, LLAMA2_EXPECTED_MD, CsvWriter
+from conftest import LLAMA2_EXPECTED_MD, CsvWriter
+
+pytestmark = pytest.mark.usefixtures("heavy_modules_loaded")
 
 NO_CACHE = ("-p", "no:cacheprovider")
 
@@ -39,17 +41,6 @@ LLAMA2_ROWS = [
     "int4 + awq + scale estimation (60% int4)",
     "int4 + awq + scale estimation (40% int4)",
 ]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _heavy_modules_loaded_once(tmp_path_factory):
-    """In-process pytester runs unload the modules imported during the run; numpy cannot be
-    imported twice in one process, and matplotlib's reloaded classes fail its isinstance checks.
-    One full report before any run loads every module the plugin uses, so runs keep them."""
-    from pytest_compviz.report.artifacts import render_artifacts
-    from pytest_compviz.results import load_results
-
-    render_artifacts(load_results(LLAMA2_CSV), tmp_path_factory.mktemp("warm"), ("png", "svg"))
 
 
 @pytest.fixture
