@@ -48,19 +48,19 @@ def main(argv: list[str] | None = None) -> int:
     if not inputs:
         parser.error("no input: give a results CSV, e.g. compviz --input-file data/llama2_asym.csv")
 
-    from .problems import InputUnusable, InvalidResults
+    from .problems import InputUnusable, InvalidResults, check_input_path
     from .report.artifacts import ArtifactClash, ArtifactPlan, render_artifacts, write_artifacts
     from .results import load_results
     from .spec import Settings
 
     settings = Settings(baseline_mode=args.baseline_mode) if args.baseline_mode else Settings()
     formats = tuple(dict.fromkeys(args.formats or ["png"]))
-    # Usage problems first: nothing is written when an input is missing or a directory.
+    # Usage problems first: nothing is written when an input is missing, a directory or unreadable.
     for name in inputs:
-        path = Path(name)
-        if not path.is_file():
-            reason = "is a directory, expected a CSV file" if path.is_dir() else "no such file"
-            print(f"compviz: error: {name}: {reason}", file=sys.stderr)
+        try:
+            check_input_path(name, name)
+        except InputUnusable as exc:
+            print(f"compviz: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
 
     status = EXIT_OK

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .results import Results
-from .rules import Check, Rule, resolve
+from .rules import Check, Rule, winning_checks
 from .spec import ERROR, MODE, PLOT_NAME, RATE, SIZE
 
 
@@ -63,9 +63,10 @@ def evaluate(results: Results, rules: list[Rule]) -> FileGates:
         is_baseline = mode == baseline_mode
         outcomes: list[Outcome] = []
         if not is_baseline:
+            matching = [rule for rule in rules if rule.matches(model, mode, plot_name)]
             # "matched" means selected a row, even where a later rule overrides all its checks.
-            matched.update(rule.source for rule in rules if rule.matches(model, mode, plot_name))
-            for check, rule in resolve(rules, model, mode, plot_name).values():
+            matched.update(rule.source for rule in matching)
+            for check, rule in winning_checks(matching).values():
                 outcomes.append(_outcome(check, rule, label, row.get(check.column, _ABSENT)))
         properties = [("model", model), ("mode", mode), ("line", line), (ERROR, row[ERROR]), (RATE, row[RATE]),
                       (SIZE, row[SIZE])] + [(c, row[c]) for c in metric_columns]

@@ -35,6 +35,21 @@ class InputUnusable(CompvizError):
     """The input path can't be read at all (missing, a directory, unreadable): a usage error."""
 
 
+def check_input_path(path, shown: str) -> None:
+    """Raise ``InputUnusable`` (``SHOWN: why``) unless ``path`` is a readable file. Cheap, so both
+    faces call it before any work: the plugin at start-up, the CLI before writing anything."""
+    import os
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.exists():
+        raise InputUnusable(f"{shown}: no such file")
+    if path.is_dir():
+        raise InputUnusable(f"{shown}: is a directory, expected a CSV file")
+    if not os.access(path, os.R_OK):
+        raise InputUnusable(f"{shown}: cannot be read (permission denied)")
+
+
 class InvalidResults(CompvizError):
     """The file was read but its data is invalid; ``problems`` lists every problem found."""
 

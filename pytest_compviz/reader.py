@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .problems import InputUnusable, InvalidResults, Problem
+from .problems import InputUnusable, InvalidResults, Problem, check_input_path
 from .spec import MODEL, MODE
 
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -76,10 +76,7 @@ _KNOWN_COLUMNS = {MODE, "%int4", "%int8", "lora rank", "plot name", "model size,
 
 
 def _read_text(path: Path, shown: str) -> str:
-    if not path.exists():
-        raise InputUnusable(f"{shown}: no such file")
-    if path.is_dir():
-        raise InputUnusable(f"{shown}: is a directory, expected a CSV file")
+    check_input_path(path, shown)
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -159,11 +159,6 @@ def _glob(value, key: str, source: str) -> str:
     return value
 
 
-def resolve(rules: list[Rule], model: str, mode: str, plot_name: str) -> dict[str, tuple[Check, Rule]]:
-    """The checks that apply to one row: per check name, the last matching rule's."""
-    applied: dict[str, tuple[Check, Rule]] = {}
-    for rule in rules:
-        if rule.matches(model, mode, plot_name):
-            for check in rule.checks:
-                applied[check.name] = (check, rule)
-    return applied
+def winning_checks(matching: list[Rule]) -> dict[str, tuple[Check, Rule]]:
+    """The checks set by the rules that match one row: per check name, the last rule's."""
+    return {check.name: (check, rule) for rule in matching for check in rule.checks}

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from .config import ConfigError, FileConfig, load_config
-from .problems import CompvizError, InputUnusable, InvalidResults, Problem
+from .config import ConfigError, FileConfig, load_config, metric_from_table
+from .problems import CompvizError, InputUnusable, InvalidResults, Problem, check_input_path
 from .rules import Rule, RuleError, parse_rule
 from .spec import Metric, Settings
 
@@ -66,15 +66,18 @@ class CompvizState:
         else:
             self.output_dir = self.rootpath / "compviz-report"
 
-        inputs = [invocation / p for p in option.compviz_inputs]
-        if not inputs:
-            inputs = [file_config.root / p for p in file_config.inputs]
-        if not inputs:
-            inputs = [self.rootpath / p for p in config.getini("compviz_inputs")]
-        self.inputs = [Path(os.path.normpath(p)) for p in inputs]
-        for path, given in zip(self.inputs, [*option.compviz_inputs, *file_config.inputs,
-                                              *config.getini("compviz_inputs")]):
-            _check_input(path, given)
+        # The first source that names inputs wins; each is relative to its own folder.
+        given, base = option.compviz_inputs, invocation
+        if not given:
+            given, base = list(file_config.inputs), file_config.root
+        if not given:
+            given, base = config.getini("compviz_inputs"), self.rootpath
+        self.inputs = [Path(os.path.normpath(base / name)) for name in given]
+        for path, name in zip(self.inputs, given):
+            try:
+                check_input_path(path, name)
+            except InputUnusable as exc:
+                raise pytest.UsageError(f"compviz: input {exc}") from None
         self.file_globs = [*file_config.files, *config.getini("compviz_files")]
         # CSVs named on the command line are collected like test files.
         named = config.args if config.args_source == pytest.Config.ArgsSource.ARGS else []
@@ -126,10 +129,6 @@ class CompvizState:
 
     # --- hooks (this object is registered as a plugin) -----------------------------------------
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        # Runs on the controller under xdist too: the counts come from the workers' reports.
-        self.record(report)
-
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus) -> None:
         config = self.config
         if hasattr(config, "workerinput") or config.option.collectonly:
@@ -150,7 +149,8 @@ class CompvizState:
 
     # --- reporting --------------------------------------------------------------------------
 
-    def record(self, report: pytest.TestReport) -> None:
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Counts gate outcomes; runs on the controller under xdist too, from workers' reports."""
         if report.when != "call" and not (report.when == "setup" and report.failed):
             return
         # The location is our reportinfo path relative to the rootdir (it may start with ../):
@@ -185,12 +185,10 @@ class CompvizState:
                 summary.error = f"artifacts not written: {exc}"
 
     def unmatched_rules(self) -> list[Rule]:
-        matched: set[str] = set()
-        for loaded in self._loaded.values():
-            if loaded.gates is not None:
-                matched |= loaded.gates.matched_rules
-        if not any(loaded.gates is not None for loaded in self._loaded.values()):
-            return []
+        gated = [loaded.gates for loaded in self._loaded.values() if loaded.gates is not None]
+        if not gated:
+            return []  # no file was gated: nothing to say about rules
+        matched = set().union(*(gates.matched_rules for gates in gated))
         return [rule for rule in self.rules if rule.source not in matched]
 
     def terminal_lines(self) -> list[str]:
@@ -235,8 +233,6 @@ def _file_config(config: pytest.Config) -> FileConfig:
 
 
 def _metrics(config: pytest.Config, file_config: FileConfig) -> tuple[Metric, ...]:
-    from .config import metric_from_table
-
     declared = config.hook.pytest_compviz_metrics(config=config)
     if declared is None:
         return file_config.metrics or Settings().metrics
@@ -278,13 +274,4 @@ def _plugin_label(config: pytest.Config, name: str) -> str:
 
 def _renumber(rule: Rule, number: int) -> Rule:
     return Rule(rule.source.replace("--compviz-rule", f"--compviz-rule {number}", 1), rule.selectors, rule.checks)
-
-
-def _check_input(path: Path, given: str) -> None:
-    if not path.exists():
-        raise pytest.UsageError(f"compviz: input {given}: no such file")
-    if path.is_dir():
-        raise pytest.UsageError(f"compviz: input {given}: is a directory, expected a CSV file")
-    if not os.access(path, os.R_OK):
-        raise pytest.UsageError(f"compviz: input {given}: cannot be read (permission denied)")
 
