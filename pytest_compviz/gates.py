@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .baseline import DEFAULT_ERROR_TOLERANCE, DEFAULT_RATE_TOLERANCE, Baseline, Regression, row_key
 from .results import Results
-from .rules import Check, Rule, winning_checks
-from .spec import ERROR, MODE, PLOT_NAME, RATE, SIZE
+from .rules import MAX_ERROR_INCREASE, MAX_RATE_DECREASE, Check, Rule, winning_checks
+from .spec import ERROR, INT4, INT8, LORA_RANK, MODE, PLOT_NAME, RATE, SIZE
 
 
 @dataclass(frozen=True)
@@ -29,20 +30,43 @@ class RowGates:
     is_baseline: bool
     outcomes: tuple[Outcome, ...]
     properties: tuple[tuple[str, object], ...]  # the row's figures, for JUnit user_properties
+    index: object = None  # the row's index in ``Results.derived``
+    regression: Regression | None = None  # set when a baseline run has this configuration
 
     @property
     def ungated(self) -> bool:
-        return not self.is_baseline and not self.outcomes
+        return not self.is_baseline and not self.outcomes and self.regression is None
+
+    @property
+    def failed(self) -> bool:
+        return any(not o.passed for o in self.outcomes) or (self.regression is not None and not self.regression.passed)
+
+    def regression_message(self, baseline: Baseline) -> str:
+        return f"{self.label}: since the baseline ({baseline.describe()}): {self.regression.describe()}" \
+               f" ({self.regression.source})"
 
 
 @dataclass(frozen=True)
 class FileGates:
     rows: tuple[RowGates, ...]
     matched_rules: frozenset[str]  # sources of the rules that matched at least one row
+    new_rows: tuple[str, ...] = ()  # labels of rows the baseline run did not have
+    missing_rows: tuple[str, ...] = ()  # baseline rows of this file's models absent from it
 
 
-def evaluate(results: Results, rules: list[Rule]) -> FileGates:
-    """Every row's checks. Baseline rows are the reference (0% error, 1.0x) and are not gated."""
+@dataclass(frozen=True)
+class Tolerances:
+    """Defaults for the regression check, before rules override them per row."""
+
+    error: float = DEFAULT_ERROR_TOLERANCE
+    rate: float = DEFAULT_RATE_TOLERANCE
+    source: str = "default tolerance"
+
+
+def evaluate(results: Results, rules: list[Rule], baseline: Baseline | None = None,
+             tolerances: Tolerances = Tolerances()) -> FileGates:
+    """Every row's checks, and its comparison with ``baseline`` when that run has the row.
+    Baseline-mode rows are the reference (0% error, 1.0x) and are not gated."""
     table = results.table
     frame = results.derived
     multi_model = frame[table.model_column].nunique() > 1
@@ -52,6 +76,9 @@ def evaluate(results: Results, rules: list[Rule]) -> FileGates:
     matched: set[str] = set()
     used_ids: set[str] = set()
     has_plot_name = PLOT_NAME in frame.columns
+    has_lora = LORA_RANK in frame.columns
+    new_rows: list[str] = []
+    seen_keys: set = set()
     for index, row in zip(frame.index, frame.to_dict("records")):
         model, mode = str(row[table.model_column]), str(row[MODE])
         plot_name = str(row[PLOT_NAME]) if has_plot_name else ""
@@ -62,17 +89,53 @@ def evaluate(results: Results, rules: list[Rule]) -> FileGates:
             label = f"{model}: {label}"
         is_baseline = mode == baseline_mode
         outcomes: list[Outcome] = []
+        regression = None
         if not is_baseline:
             matching = [rule for rule in rules if rule.matches(model, mode, plot_name)]
             # "matched" means selected a row, even where a later rule overrides all its checks.
             matched.update(rule.source for rule in matching)
-            for check, rule in winning_checks(matching).values():
-                outcomes.append(_outcome(check, rule, label, row.get(check.column, _ABSENT)))
+            checks = winning_checks(matching)
+            for check, rule in checks.values():
+                if check.kind != "tolerance":
+                    outcomes.append(_outcome(check, rule, label, row.get(check.column, _ABSENT)))
+            if baseline is not None:
+                key = row_key(model, mode, row[INT4], row[INT8], row[LORA_RANK] if has_lora else None)
+                seen_keys.add(key)
+                previous = baseline.find(key)
+                if previous is None:
+                    new_rows.append(label)
+                else:
+                    regression = _regression(previous, row, checks, tolerances)
         properties = [("model", model), ("mode", mode), ("line", line), (ERROR, row[ERROR]), (RATE, row[RATE]),
                       (SIZE, row[SIZE])] + [(c, row[c]) for c in metric_columns]
         rows.append(RowGates(row_id, label, line, model, mode, is_baseline, tuple(outcomes),
-                             tuple((k, _plain(v)) for k, v in properties)))
-    return FileGates(tuple(rows), frozenset(matched))
+                             tuple((k, _plain(v)) for k, v in properties), index, regression))
+    missing: list[str] = []
+    if baseline is not None:
+        models = {row.model for row in rows}
+        for key, previous in baseline.rows.items():
+            if key[0] in models and key[1] != baseline_mode and key not in seen_keys:
+                name = previous.get(PLOT_NAME) or ""
+                label = f"{key[1]} ({name})" if name else key[1]
+                missing.append(f"{key[0]}: {label}" if multi_model else label)
+    return FileGates(tuple(rows), frozenset(matched), tuple(new_rows), tuple(missing))
+
+
+def _regression(previous: dict, row: dict, checks: dict, tolerances: Tolerances) -> Regression:
+    """Rules' ``max-error-increase`` / ``max-rate-decrease`` win over the run's defaults."""
+    error_tolerance, rate_tolerance, sources = tolerances.error, tolerances.rate, []
+    for name in (MAX_ERROR_INCREASE, MAX_RATE_DECREASE):
+        if name in checks:
+            check, rule = checks[name]
+            if name == MAX_ERROR_INCREASE:
+                error_tolerance = check.limit
+            else:
+                rate_tolerance = check.limit
+            sources.append(rule.source)
+    if len(sources) < 2:
+        sources.append(tolerances.source)
+    return Regression(float(previous[ERROR]), float(row[ERROR]), float(previous[RATE]), float(row[RATE]),
+                      error_tolerance, rate_tolerance, "; ".join(dict.fromkeys(sources)))
 
 
 _ABSENT = object()

@@ -17,6 +17,10 @@ from .problems import CompvizError
 
 MAX_ERROR = "max-relative-error"
 MIN_RATE = "min-compression-rate"
+# Regression tolerances against a saved baseline run (not limits on this run's values).
+MAX_ERROR_INCREASE = "max-error-increase"
+MAX_RATE_DECREASE = "max-rate-decrease"
+TOLERANCES = (MAX_ERROR_INCREASE, MAX_RATE_DECREASE)
 SELECTORS = ("model", "mode", "plot-name")
 
 
@@ -29,7 +33,7 @@ class Check:
     """One limit: ``name`` is the item name (``max-relative-error``, ``min:WWB, similarity``)."""
 
     name: str
-    kind: str  # "max" or "min"
+    kind: str  # "max" or "min"; "tolerance" for the regression tolerances
     column: str  # the derived or metric column the limit applies to
     limit: float
 
@@ -73,16 +77,20 @@ def parse_rule(table: dict, source: str) -> Rule:
             checks.append(Check(MAX_ERROR, "max", "average relative error", _percent_or_number(value, key, source)))
         elif key == MIN_RATE:
             checks.append(Check(MIN_RATE, "min", "compression rate", _rate(value, key, source)))
+        elif key == MAX_ERROR_INCREASE:
+            checks.append(Check(key, "tolerance", "average relative error", _error_tolerance(value, key, source)))
+        elif key == MAX_RATE_DECREASE:
+            checks.append(Check(key, "tolerance", "compression rate", _rate(value, key, source)))
         elif key == "metrics":
             checks.extend(_metric_checks(value, source))
         elif isinstance(key, str) and (key.startswith("min:") or key.startswith("max:")):
             kind, column = key.split(":", 1)
             checks.append(_metric_check(column.strip(), kind, value, source))
         else:
-            known = ", ".join([*SELECTORS, MAX_ERROR, MIN_RATE, "metrics", "min:COLUMN", "max:COLUMN"])
+            known = ", ".join([*SELECTORS, MAX_ERROR, MIN_RATE, *TOLERANCES, "metrics", "min:COLUMN", "max:COLUMN"])
             raise RuleError(f"{source}: unknown key {key!r} (known: {known})")
     if not checks:
-        raise RuleError(f"{source}: sets no check (give {MAX_ERROR}, {MIN_RATE} or metrics)")
+        raise RuleError(f"{source}: sets no check (give {MAX_ERROR}, {MIN_RATE}, metrics or a tolerance)")
     return Rule(source, selectors, tuple(checks))
 
 
@@ -142,6 +150,30 @@ def _percent_or_number(value, key: str, source: str) -> float:
             f" write {number:g}% as \"{number:g}%\""
         )
     return number
+
+
+def _error_tolerance(value, key: str, source: str) -> float:
+    """Percentage points of average relative error: ``"0.5%"`` or ``0.005``."""
+    number = _percent_or_number(value, key, source)
+    if number < 0:
+        raise RuleError(f"{source}: {key}: {value!r} must not be negative")
+    return number
+
+
+def parse_tolerance(text: str, source: str = "--compviz-regression-tolerance") -> dict[str, float]:
+    """``"0.5%"`` (error), ``"0.05x"`` (rate), or both: ``"0.5%, 0.05x"``."""
+    found: dict[str, float] = {}
+    for part in re.split(r"[,;]", text):
+        part = part.strip()
+        if not part:
+            continue
+        if part.lower().endswith("x"):
+            found[MAX_RATE_DECREASE] = _rate(part, MAX_RATE_DECREASE, source)
+        else:
+            found[MAX_ERROR_INCREASE] = _error_tolerance(part, MAX_ERROR_INCREASE, source)
+    if not found:
+        raise RuleError(f"{source}: give an error tolerance like 0.5% and/or a rate tolerance like 0.05x")
+    return found
 
 
 def _rate(value, key: str, source: str) -> float:

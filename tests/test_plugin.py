@@ -254,7 +254,7 @@ def test_metric_and_rate_limits(pytester, results):
         ("mode=int8; speed=2", "*--compviz-rule 'mode=int8; speed=2': unknown key 'speed' (known: *"),
         ("mode=int4[; max-relative-error=2%", "*mode: 'int4[' is not a valid glob (unclosed '[')"),
         ("max-relative-error=8", "*max-relative-error: '8' is a fraction, so it would allow 800%; write 8% as \"8%\""),
-        ("mode=int8", "*sets no check (give max-relative-error, min-compression-rate or metrics)"),
+        ("mode=int8", "*sets no check (give max-relative-error, min-compression-rate, metrics or a tolerance)"),
     ],
 )
 def test_a_bad_command_line_rule_is_a_usage_error(pytester, results, rule, message):
