@@ -6,6 +6,8 @@
     output-dir = "compviz-report"
     baseline-mode = "fp32"
     strict = false
+    baseline = "baselines/main.json"     # a saved run to compare with (--compviz-baseline)
+    regression-tolerance = "0.5%, 0.05x"
     [[tool.compviz.rules]]               # see rules.py
     [[tool.compviz.metrics]]             # replaces the four NNCF metrics
     column = "mmlu, acc"
@@ -26,7 +28,8 @@ from .problems import CompvizError
 from .rules import Rule, parse_rule
 from .spec import Metric
 
-_KEYS = {"inputs", "files", "output-dir", "baseline-mode", "strict", "rules", "metrics"}
+_KEYS = {"inputs", "files", "output-dir", "baseline-mode", "strict", "rules", "metrics", "baseline",
+         "regression-tolerance"}
 _METRIC_KEYS = {"column", "direction", "min", "max", "positive"}
 
 
@@ -44,6 +47,8 @@ class FileConfig:
     strict: bool | None = None
     rules: tuple[Rule, ...] = ()
     metrics: tuple[Metric, ...] | None = None
+    baseline: str | None = None
+    regression_tolerance: str | None = None
     root: Path = field(default_factory=Path.cwd)  # relative paths in the file are relative to this
 
 
@@ -96,6 +101,8 @@ def parse_config(table: dict, path: Path) -> FileConfig:
         strict=strict,
         rules=rules,
         metrics=metrics,
+        baseline=_string(table, "baseline", path),
+        regression_tolerance=_string(table, "regression-tolerance", path),
         root=path.parent,
     )
 

@@ -39,7 +39,7 @@ class CsvFile(pytest.File):
         if loaded.gates is None:
             return
         for row in loaded.gates.rows:
-            if row.outcomes or (row.ungated and state.strict):
+            if row.outcomes or row.regression is not None or (row.ungated and state.strict):
                 yield RowNode.from_parent(self, name=row.row_id, row=row)
 
 
@@ -75,6 +75,8 @@ class RowNode(pytest.Collector):
     def collect(self):
         for outcome in self.row.outcomes:
             yield CheckItem.from_parent(self, name=outcome.check.name, row=self.row, outcome=outcome)
+        if self.row.regression is not None:
+            yield RegressionItem.from_parent(self, name="regression", row=self.row)
         if self.row.ungated:  # only collected with --compviz-strict
             yield UngatedItem.from_parent(self, name="gated", row=self.row)
 
@@ -95,6 +97,30 @@ class CheckItem(_CompvizItem):
     def runtest(self) -> None:
         if not self.outcome.passed:
             raise CompvizFailure(self.outcome.message)
+
+    def reportinfo(self):
+        return self.path, self.row.line - 1, f"{self.name} of {self.row.label}"
+
+
+class RegressionItem(_CompvizItem):
+    """The row against the same configuration in the baseline run."""
+
+    def __init__(self, *, row, **kwargs):
+        super().__init__(**kwargs)
+        self.row = row
+        regression = row.regression
+        self.user_properties.extend(row.properties)
+        self.user_properties.extend([
+            ("check", "regression"), ("baseline error", regression.baseline_error),
+            ("baseline rate", regression.baseline_rate), ("max error increase", regression.error_tolerance),
+            ("max rate decrease", regression.rate_tolerance),
+        ])
+
+    def runtest(self) -> None:
+        if not self.row.regression.passed:
+            from .plugin import STATE_KEY
+
+            raise CompvizFailure(self.row.regression_message(self.config.stash[STATE_KEY].baseline))
 
     def reportinfo(self):
         return self.path, self.row.line - 1, f"{self.name} of {self.row.label}"

@@ -26,6 +26,15 @@ def _rule_option(text: str):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _tolerance_option(text: str) -> dict:
+    from .rules import RuleError, parse_tolerance
+
+    try:
+        return parse_tolerance(text)
+    except RuleError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("compviz", "compression results (pytest-compviz)")
     group.addoption(
@@ -53,6 +62,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--compviz-baseline-mode", dest="compviz_baseline_mode", metavar="MODE",
         help="mode of the reference row of each model (default: fp32).",
     )
+    group.addoption(
+        "--compviz-baseline", dest="compviz_baseline", metavar="JSON|CSV",
+        help="a saved run (compviz.json, a --compviz-save-baseline file, or a results CSV): each row"
+        " it has gets a 'regression' item.",
+    )
+    group.addoption(
+        "--compviz-baseline-missing", dest="compviz_baseline_missing", choices=("error", "warn"),
+        default="error", help="when the baseline file does not exist: usage error (default) or warn and run without.",
+    )
+    group.addoption(
+        "--compviz-regression-tolerance", dest="compviz_regression_tolerance", metavar="TOL",
+        type=_tolerance_option, help="allowed worsening against the baseline: error in percentage points"
+        " and/or rate, e.g. \"0.5%%, 0.05x\" (the default).",
+    )
+    group.addoption(
+        "--compviz-save-baseline", dest="compviz_save_baseline", metavar="JSON",
+        help="write this run's rows as a baseline (rows of other models in an existing file are kept).",
+    )
+    group.addoption(
+        "--compviz-no-step-summary", action="store_true", default=False, dest="compviz_no_step_summary",
+        help="do not append the summary to $GITHUB_STEP_SUMMARY.",
+    )
     parser.addini("compviz_inputs", type="args", default=[],
                   help="results CSVs collected when pytest gets no path (twin of --compviz-input).")
     parser.addini("compviz_files", type="args", default=[],
@@ -74,7 +105,8 @@ def _compviz_requested(config: pytest.Config) -> bool:
     """Whether this run could involve compviz at all; cheap, so idle runs stay idle."""
     option = config.option
     if any((option.compviz_inputs, option.compviz_rules, option.compviz_config, option.compviz_output_dir,
-            option.compviz_strict, option.compviz_baseline_mode)):
+            option.compviz_strict, option.compviz_baseline_mode, option.compviz_baseline,
+            option.compviz_save_baseline)):
         return True
     if config.getini("compviz_inputs") or config.getini("compviz_files"):
         return True

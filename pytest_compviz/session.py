@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from .baseline import BaselineError
 from .config import ConfigError, FileConfig, load_config, metric_from_table
+from .gates import Tolerances
 from .problems import CompvizError, InputUnusable, InvalidResults, Problem, check_input_path
-from .rules import Rule, RuleError, parse_rule
+from .rules import MAX_ERROR_INCREASE, MAX_RATE_DECREASE, Rule, RuleError, parse_rule, parse_tolerance
 from .spec import Metric, Settings
 
 
@@ -33,7 +35,7 @@ class Loaded:
 class FileSummary:
     passed: int = 0
     failed: int = 0
-    written: list[Path] = field(default_factory=list)
+    written: list[tuple[Path, str]] = field(default_factory=list)  # (artifact, model)
     error: str | None = None
 
 
@@ -79,6 +81,12 @@ class CompvizState:
             except InputUnusable as exc:
                 raise pytest.UsageError(f"compviz: input {exc}") from None
         self.file_globs = [*file_config.files, *config.getini("compviz_files")]
+        self.tolerances = _tolerances(option.compviz_regression_tolerance, file_config)
+        self.baseline, self.notes = _baseline(config, file_config, self.settings)
+        save = option.compviz_save_baseline
+        self.save_baseline = Path(os.path.normpath(invocation / save)) if save else None
+        self.outputs_written: list[Path] = []
+
         # CSVs named on the command line are collected like test files.
         named = config.args if config.args_source == pytest.Config.ArgsSource.ARGS else []
         self.explicit = {Path(os.path.normpath(invocation / arg.split("::")[0])) for arg in named}
@@ -122,7 +130,7 @@ class CompvizState:
             except InvalidResults as exc:
                 loaded.problems = exc.problems
             else:
-                loaded.gates = evaluate(loaded.results, self.rules)
+                loaded.gates = evaluate(loaded.results, self.rules, self.baseline, self.tolerances)
             self._loaded[path] = loaded
             self.summaries.setdefault(path, FileSummary())
         return self._loaded[path]
@@ -135,7 +143,7 @@ class CompvizState:
             return  # xdist workers and --collect-only write nothing
         if exitstatus in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
             return
-        self.write_artifacts()
+        self.write_outputs()
         if any(summary.error for summary in self.summaries.values()) and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a lost report must not pass CI
     def pytest_terminal_summary(self, terminalreporter) -> None:
@@ -146,6 +154,29 @@ class CompvizState:
             terminalreporter.write_sep("=", "compviz")
             for line in lines:
                 terminalreporter.write_line(line)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_summary(self, prefix: list, summary: list, postfix: list, session) -> None:
+        """pytest-html (runs after our sessionfinish): each model's plot, embedded so that a
+        --self-contained-html report shows it, and its table."""
+        import base64
+        import html
+
+        for path in sorted(self.summaries):
+            written = self.summaries[path].written
+            if not written:
+                continue
+            prefix.append(f"<h2>compviz: {html.escape(self.shown(path))}</h2>")
+            for artifact, model in written:
+                try:
+                    data = artifact.read_bytes()
+                except OSError:
+                    continue
+                if artifact.suffix == ".png":
+                    prefix.append(f'<p><img alt="{html.escape(model)}" style="max-width:100%" '
+                                  f'src="data:image/png;base64,{base64.b64encode(data).decode()}"></p>')
+                elif artifact.suffix == ".md":
+                    prefix.append(f"<pre>{html.escape(data.decode())}</pre>")
 
     # --- reporting --------------------------------------------------------------------------
 
@@ -164,25 +195,59 @@ class CompvizState:
         elif report.failed:
             summary.failed += 1
 
-    def write_artifacts(self) -> None:
-        """Table and plot of every input whose schema passed; once, on the controller."""
+    def write_outputs(self) -> None:
+        """Once, on the controller: each valid input's tables and plots; then summary.md and
+        compviz.json, the GitHub step summary and the saved baseline, when asked for."""
         paths = sorted({*self.inputs, *self.summaries})
         if not paths:
             return  # a run without results files never pays for pandas and matplotlib
+        from .baseline import dumps, git_commit, merged_baseline, sha256_of
         from .report.artifacts import ArtifactClash, ArtifactPlan, render_artifacts, write_artifacts
+        from .report.files import atomic_write
+        from .report.summary import FileReport, run_json, step_summary, summary_markdown
 
         plan = ArtifactPlan(paths)
+        reports: list[FileReport] = []
         for path in paths:
-            loaded = self.load(path) if path.is_file() else None
-            summary = self.summaries.setdefault(path, FileSummary())
-            if loaded is None or loaded.results is None:
+            if not path.is_file():
                 continue
+            loaded = self.load(path)
+            summary = self.summaries.setdefault(path, FileSummary())
+            if loaded.results is not None:
+                try:
+                    artifacts = render_artifacts(loaded.results, self.output_dir, gates=loaded.gates,
+                                                 baseline=self.baseline)
+                    plan.claim(artifacts, loaded.shown)
+                    write_artifacts(artifacts)
+                    summary.written = [(a.path, a.model) for a in artifacts]
+                except (OSError, ArtifactClash) as exc:
+                    summary.error = f"artifacts not written: {exc}"
+            reports.append(FileReport(loaded.shown, path.name, sha256_of(path), loaded.results, loaded.gates,
+                                      tuple(loaded.problems), tuple(summary.written), summary.error))
+
+        commit = git_commit(self.rootpath)
+        document = run_json(reports, self.baseline, commit)
+        markdown = summary_markdown(reports, self.baseline, self.output_dir)
+        try:
+            for name, data in (("summary.md", markdown.encode()), ("compviz.json", dumps(document))):
+                atomic_write(self.output_dir / name, data)
+                self.outputs_written.append(self.output_dir / name)
+        except OSError as exc:
+            self.notes.append(f"summary.md / compviz.json not written: {exc}")
+        step_file = os.environ.get("GITHUB_STEP_SUMMARY")
+        if step_file and not self.config.option.compviz_no_step_summary:
             try:
-                artifacts = render_artifacts(loaded.results, self.output_dir)
-                plan.claim(artifacts, loaded.shown)
-                summary.written = write_artifacts(artifacts)
-            except (OSError, ArtifactClash) as exc:
-                summary.error = f"artifacts not written: {exc}"
+                with open(step_file, "a", encoding="utf-8") as handle:
+                    handle.write(step_summary(markdown, f"`{self.shown(self.output_dir)}/`"))
+            except OSError as exc:
+                self.notes.append(f"GITHUB_STEP_SUMMARY not written: {exc}")
+        if self.save_baseline is not None:
+            try:
+                atomic_write(self.save_baseline, dumps(merged_baseline(self.save_baseline, document)))
+                self.outputs_written.append(self.save_baseline)
+            except (OSError, BaselineError) as exc:
+                self.notes.append(f"baseline not saved: {exc}")
+        self.markdown = markdown
 
     def unmatched_rules(self) -> list[Rule]:
         gated = [loaded.gates for loaded in self._loaded.values() if loaded.gates is not None]
@@ -207,12 +272,24 @@ class CompvizState:
                 ungated = [row.label for row in loaded.gates.rows if row.ungated]
                 if ungated:
                     lines.append(f"  ungated rows ({len(ungated)}, no rule sets a check): " + "; ".join(ungated))
+            if loaded is not None and loaded.gates is not None:
+                if loaded.gates.new_rows:
+                    lines.append(f"  new since the baseline ({len(loaded.gates.new_rows)}): "
+                                 + "; ".join(loaded.gates.new_rows))
+                if loaded.gates.missing_rows:
+                    lines.append(f"  in the baseline, missing from this run ({len(loaded.gates.missing_rows)}): "
+                                 + "; ".join(loaded.gates.missing_rows))
             if summary.written:
-                lines.append("  wrote " + ", ".join(self.shown(p) for p in summary.written))
+                lines.append("  wrote " + ", ".join(self.shown(p) for p, _ in summary.written))
             if summary.error:
                 lines.append(f"  {summary.error}")
         for rule in self.unmatched_rules():
             lines.append(f"rule matched no row (a typo?): {rule.source}: {rule.describe()}")
+        if self.baseline is not None:
+            lines.append(f"baseline: {self.baseline.describe()}")
+        if self.outputs_written:
+            lines.append("wrote " + ", ".join(self.shown(p) for p in self.outputs_written))
+        lines.extend(self.notes)
         return lines
 
 
@@ -241,6 +318,41 @@ def _metrics(config: pytest.Config, file_config: FileConfig) -> tuple[Metric, ..
     try:
         return tuple(m if isinstance(m, Metric) else metric_from_table(m, "pytest_compviz_metrics") for m in declared)
     except CompvizError as exc:
+        raise pytest.UsageError(f"compviz: {exc}") from None
+
+
+def _tolerances(option_value: dict | None, file_config: FileConfig) -> Tolerances:
+    """--compviz-regression-tolerance, else [tool.compviz] regression-tolerance, else defaults."""
+    found, source = option_value, "--compviz-regression-tolerance"
+    if found is None and file_config.regression_tolerance is not None:
+        source = f"regression-tolerance, {file_config.path.name}"
+        try:
+            found = parse_tolerance(file_config.regression_tolerance, source)
+        except RuleError as exc:
+            raise pytest.UsageError(f"compviz: {exc}") from None
+    if found is None:
+        return Tolerances()
+    default = Tolerances()
+    return Tolerances(found.get(MAX_ERROR_INCREASE, default.error), found.get(MAX_RATE_DECREASE, default.rate), source)
+
+
+def _baseline(config: pytest.Config, file_config: FileConfig, settings: Settings):
+    """The baseline run and notes for the summary; a missing file is a usage error unless
+    --compviz-baseline-missing=warn."""
+    given = config.option.compviz_baseline
+    if given:
+        path, shown = config.invocation_params.dir / given, given
+    elif file_config.baseline:
+        path, shown = file_config.root / file_config.baseline, file_config.baseline
+    else:
+        return None, []
+    if not path.is_file() and config.option.compviz_baseline_missing == "warn":
+        return None, [f"baseline {shown}: no such file; no regression checks this run"]
+    from .baseline import load_baseline
+
+    try:
+        return load_baseline(path, shown, settings), []
+    except BaselineError as exc:
         raise pytest.UsageError(f"compviz: {exc}") from None
 
 

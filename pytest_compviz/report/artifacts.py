@@ -9,7 +9,8 @@ from pathlib import Path
 from ..results import Results
 from .files import artifact_stem, atomic_write
 from .markdown import markdown_table
-from .plot import figure_bytes, trade_off_figure
+from .plot import Overlay, figure_bytes, series_error_limits, trade_off_figure
+
 
 @dataclass(frozen=True)
 class Artifact:
@@ -18,8 +19,10 @@ class Artifact:
     model: str
 
 
-def render_artifacts(results: Results, output_dir: Path, image_formats=("png",)) -> list[Artifact]:
-    """The table (``.md``) and plot(s) of every model in ``results``."""
+def render_artifacts(results: Results, output_dir: Path, image_formats=("png",), gates=None,
+                     baseline=None) -> list[Artifact]:
+    """The table (``.md``) and plot(s) of every model in ``results``; with ``gates`` (and a
+    ``baseline`` run) the plots mark failed rows, series-wide error limits and the baseline points."""
     models = results.models()
     metric_count = len(results.settings.metrics)
     artifacts: list[Artifact] = []
@@ -28,12 +31,33 @@ def render_artifacts(results: Results, output_dir: Path, image_formats=("png",))
         stem = artifact_stem(results.path, entry.model, single_model=len(models) == 1)
         stem = _unique(stem, used)
         artifacts.append(Artifact(output_dir / f"{stem}.md", markdown_table(entry.frame).encode(), entry.model))
-        figure = trade_off_figure(entry.frame, entry.model, results.settings.baseline_mode, metric_count)
+        overlay = _overlay(entry.frame, results.settings.baseline_mode, gates, baseline)
+        figure = trade_off_figure(entry.frame, entry.model, results.settings.baseline_mode, metric_count, overlay)
         for image_format in image_formats:
             artifacts.append(
                 Artifact(output_dir / f"{stem}.{image_format}", figure_bytes(figure, image_format), entry.model)
             )
     return artifacts
+
+
+def _overlay(frame, baseline_mode: str, gates, baseline) -> Overlay:
+    if gates is None:
+        return Overlay()
+    rows = [row for row in gates.rows if row.index in frame.index]
+    limits = {}
+    for row in rows:
+        for outcome in row.outcomes:
+            if outcome.check.name == "max-relative-error":
+                limits[row.index] = (outcome.check.limit, outcome.rule.source)
+    previous = tuple(
+        (row.index, row.regression.baseline_error, row.regression.baseline_rate)
+        for row in rows if row.regression is not None
+    ) if baseline is not None else ()
+    return Overlay(
+        failing=frozenset(row.index for row in rows if row.failed),
+        error_limits=series_error_limits(frame, baseline_mode, limits),
+        previous=previous,
+    )
 
 
 class ArtifactClash(Exception):

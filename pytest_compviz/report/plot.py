@@ -57,7 +57,30 @@ def _label(row) -> str:
     return str(name) if isinstance(name, str) and name else str(row[MODE])
 
 
-def trade_off_figure(frame: pd.DataFrame, model: str, baseline_mode: str, metric_count: int):
+@dataclass(frozen=True)
+class Overlay:
+    """What a gated run adds to the plot (all optional)."""
+
+    failing: frozenset = frozenset()  # frame indexes of rows with a failed gate: ringed in red
+    error_limits: tuple = ()  # (series label, limit) where one max-error limit covers a whole series
+    previous: tuple = ()  # (frame index, baseline error, baseline rate): faint point, arrow to now
+
+
+def series_error_limits(frame: pd.DataFrame, baseline_mode: str, limits: dict) -> tuple:
+    """(series label, limit) for each series whose rows all have the same max-error limit from the
+    same rule; ``limits`` maps frame index -> (limit, rule source)."""
+    kinds = classify(frame, baseline_mode)
+    found = []
+    for series in SERIES:
+        indexes = list(frame.index[kinds == series.label])
+        applied = {limits.get(i) for i in indexes}
+        if indexes and len(applied) == 1 and None not in applied:
+            found.append((series.label, next(iter(applied))[0]))
+    return tuple(found)
+
+
+def trade_off_figure(frame: pd.DataFrame, model: str, baseline_mode: str, metric_count: int,
+                     overlay: Overlay = Overlay()):
     """The figure for one model's derived rows (``average relative error``, ``compression rate``)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -87,6 +110,8 @@ def trade_off_figure(frame: pd.DataFrame, model: str, baseline_mode: str, metric
             axes.plot(rows[ERROR] * 100, rows[RATE], marker=marker, color=color, linestyle="none",
                       markersize=11, label=name)
 
+    _draw_overlay(axes, frame, overlay, x, y)
+
     for index, row in frame.iterrows():
         label = baseline_mode if kinds[index] == "baseline" else _label(row)
         axes.annotate(label, (x[index], y[index]), textcoords="offset points", xytext=(6, 5), fontsize=8)
@@ -98,9 +123,35 @@ def trade_off_figure(frame: pd.DataFrame, model: str, baseline_mode: str, metric
     )
     axes.set_ylabel(f"compression rate ({baseline_mode} size / model size)")
     axes.grid(True, alpha=0.3)
-    axes.legend(loc="best", fontsize=8)
+    axes.legend(loc="lower right", fontsize=8)  # the low-rate, high-error corner is the empty one
     axes.margins(x=0.12, y=0.08)
     return figure
+
+
+def _draw_overlay(axes, frame: pd.DataFrame, overlay: Overlay, x: pd.Series, y: pd.Series) -> None:
+    colors = {series.label: series.color for series in SERIES}
+    by_limit: dict[float, list[str]] = {}
+    for label, limit in overlay.error_limits:
+        by_limit.setdefault(limit, []).append(label)
+    for limit, labels in by_limit.items():
+        # One line per limit; it takes its series' colour when it bounds a single series.
+        color = colors[labels[0]] if len(labels) == 1 else "tab:gray"
+        names = ", ".join(label.split(" (")[0] for label in labels)
+        axes.axvline(limit * 100, color=color, linestyle="--", linewidth=1, alpha=0.8,
+                     label=f"max error {limit:.1%}: {names}")
+    if overlay.previous:
+        before_x = [error * 100 for _, error, _ in overlay.previous]
+        before_y = [rate for _, _, rate in overlay.previous]
+        axes.plot(before_x, before_y, marker="o", color="tab:gray", alpha=0.35, linestyle="none",
+                  markersize=6, label="baseline run")
+        for (index, error, rate) in overlay.previous:
+            if abs(error * 100 - x[index]) > 1e-9 or abs(rate - y[index]) > 1e-9:
+                axes.annotate("", xy=(x[index], y[index]), xytext=(error * 100, rate),
+                              arrowprops={"arrowstyle": "->", "color": "tab:gray", "alpha": 0.6})
+    failing = [i for i in frame.index if i in overlay.failing]
+    if failing:
+        axes.plot(x[failing], y[failing], marker="o", markersize=16, markerfacecolor="none",
+                  markeredgecolor="tab:red", markeredgewidth=2, linestyle="none", label="failed gate")
 
 
 def figure_bytes(figure, image_format: str) -> bytes:
