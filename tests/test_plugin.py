@@ -199,6 +199,7 @@ def test_multi_model_rows_carry_the_model_and_each_model_gets_artifacts(pytester
     result.assert_outcomes(passed=3)
     written = sorted(p.name for p in (pytester.path / "compviz-report").iterdir())
     assert written == [
+        "compviz.json", "summary.md",
         "sweep.meta-llama_Llama-2-7b-chat-hf.md", "sweep.meta-llama_Llama-2-7b-chat-hf.png",
         "sweep.org_other.md", "sweep.org_other.png",
     ]
@@ -342,7 +343,8 @@ def test_schema_failure_lists_every_problem_and_collects_no_rows(pytester, resul
         "llama2_asym.csv: schema failed (2 problems); no gates run, no artifacts written",
     ])
     assert "Traceback" not in result.stdout.str()
-    assert not (pytester.path / "report").exists()
+    # no table or plot for invalid data; the run's summary says why
+    assert sorted(p.name for p in (pytester.path / "report").iterdir()) == ["compviz.json", "summary.md"]
     assert sha256(path) == before
 
 
@@ -357,7 +359,9 @@ def test_a_bad_input_does_not_stop_the_good_one(pytester, results):
     result.stdout.fnmatch_lines([
         "bad.csv:2: column 'mode': model 'meta-llama_Llama-2-7b-chat-hf' has no baseline row (mode 'fp32');*",
     ])
-    assert sorted(p.name for p in (pytester.path / "report").iterdir()) == ["good.md", "good.png"]
+    assert sorted(p.name for p in (pytester.path / "report").iterdir()) == [
+        "compviz.json", "good.md", "good.png", "summary.md"]
+    assert "## bad.csv\n\n❌ **invalid data**" in (pytester.path / "report" / "summary.md").read_text()
 
 
 @pytest.mark.parametrize("kind", ["missing", "directory"])
@@ -437,7 +441,8 @@ def test_xdist_gives_same_outcomes_and_identical_artifacts(pytester, results):
     parallel.stdout.fnmatch_lines(["llama2_asym.csv: 17 gates passed, 1 failed"])
     for name in ("llama2_asym.md", "llama2_asym.png"):
         assert (pytester.path / "serial" / name).read_bytes() == (pytester.path / "parallel" / name).read_bytes()
-    assert sorted(p.name for p in (pytester.path / "parallel").iterdir()) == ["llama2_asym.md", "llama2_asym.png"]
+    assert sorted(p.name for p in (pytester.path / "parallel").iterdir()) == [
+        "compviz.json", "llama2_asym.md", "llama2_asym.png", "summary.md"]
 
 
 def test_importing_the_plugin_loads_no_heavy_module():
