@@ -112,9 +112,9 @@ def trade_off_figure(frame: pd.DataFrame, model: str, baseline_mode: str, metric
 
     _draw_overlay(axes, frame, overlay, x, y)
 
-    for index, row in frame.iterrows():
-        label = baseline_mode if kinds[index] == "baseline" else _label(row)
-        axes.annotate(label, (x[index], y[index]), textcoords="offset points", xytext=(6, 5), fontsize=8)
+    for index, offset in _label_offsets(x, y).items():
+        label = baseline_mode if kinds[index] == "baseline" else _label(frame.loc[index])
+        axes.annotate(label, (x[index], y[index]), textcoords="offset points", xytext=offset, fontsize=8)
 
     axes.set_title(f"Accuracy/footprint trade-off: {model}")
     axes.set_xlabel(
@@ -126,6 +126,20 @@ def trade_off_figure(frame: pd.DataFrame, model: str, baseline_mode: str, metric
     axes.legend(loc="lower right", fontsize=8)  # the low-rate, high-error corner is the empty one
     axes.margins(x=0.12, y=0.08)
     return figure
+
+
+def _label_offsets(x: pd.Series, y: pd.Series) -> dict:
+    """Where each point's label goes, in points from the point: above right, or below right when
+    an already-labelled point is close by (e.g. GPTQ and LoRA rank 32 at the same rate)."""
+    span_x = (x.max() - x.min()) or 1.0
+    span_y = (y.max() - y.min()) or 1.0
+    placed: list[tuple[float, float]] = []
+    offsets = {}
+    for index in x.index:
+        near = any(abs(x[index] - px) / span_x < 0.06 and abs(y[index] - py) / span_y < 0.04 for px, py in placed)
+        offsets[index] = (6, -11) if near else (6, 5)
+        placed.append((x[index], y[index]))
+    return offsets
 
 
 def _draw_overlay(axes, frame: pd.DataFrame, overlay: Overlay, x: pd.Series, y: pd.Series) -> None:
