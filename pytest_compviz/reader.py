@@ -11,6 +11,7 @@ import csv
 import io
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,12 +45,18 @@ def read_results(path: str | os.PathLike, shown: str | None = None) -> RawTable:
     if not text.strip():
         raise InvalidResults(shown, [Problem(shown, "file is empty: expected a header line and data rows")])
     try:
-        cells = pd.read_csv(
-            io.StringIO(text), header=None, dtype=str, keep_default_na=False, skip_blank_lines=True
-        )
+        # Rows longer than the header are skipped with a warning by the C parser (all of them
+        # reported below); an "error" would stop at the first.
+        with warnings.catch_warnings(record=True) as skipped:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            cells = pd.read_csv(
+                io.StringIO(text), header=None, dtype=str, keep_default_na=False, skip_blank_lines=True,
+                on_bad_lines="warn",
+            )
     except pd.errors.ParserError as exc:
         _check_delimiter(shown, text, [None])
         raise InvalidResults(shown, [_parser_problem(shown, str(exc))]) from None
+    ragged = any(issubclass(w.category, pd.errors.ParserWarning) for w in skipped)
     header = [str(h).strip() for h in cells.iloc[0]]
     frame = cells.iloc[1:].reset_index(drop=True)
     frame.columns = header
@@ -60,7 +67,7 @@ def read_results(path: str | os.PathLike, shown: str | None = None) -> RawTable:
     for column in frame.columns:
         frame[column] = frame[column].str.strip()
 
-    lines = _row_lines(shown, text, frame)
+    lines = _row_lines(shown, text, frame, force_scan=ragged)
     if MODEL in frame.columns:
         model_column = MODEL
     elif header[0] in _KNOWN_COLUMNS:
@@ -88,7 +95,7 @@ def _read_text(path: Path, shown: str) -> str:
         except UnicodeDecodeError:
             pass
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise InvalidResults(
@@ -102,6 +109,12 @@ def _read_text(path: Path, shown: str) -> str:
                 )
             ],
         ) from None
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise InvalidResults(shown, [Problem(
+            shown, "contains NUL bytes: a binary file, or UTF-16 text without a byte-order mark;"
+            " save the file as UTF-8", line=line)])
+    return text
 
 
 def _check_delimiter(shown: str, text: str, header: list[str]) -> None:
@@ -134,16 +147,20 @@ def _parser_problem(shown: str, message: str) -> Problem:
     found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
     if found:
         expected, line, saw = (int(g) for g in found.groups())
-        return Problem(shown, f"row has {saw} fields, the header has {expected}", line=line)
+        return Problem(shown, _field_count_message(saw, expected), line=line)
     return Problem(shown, f"is not a readable CSV file ({message.splitlines()[-1].strip()})")
 
 
-def _row_lines(shown: str, text: str, frame: pd.DataFrame) -> pd.Series:
+def _field_count_message(saw: int, expected: int) -> str:
+    return f"row has {saw} field{'s' if saw != 1 else ''}, the header has {expected}"
+
+
+def _row_lines(shown: str, text: str, frame: pd.DataFrame, force_scan: bool = False) -> pd.Series:
     """Line where each data row starts. Row i is on line i + 2 unless the file has blank lines or
     quoted fields spanning lines; only then is the file scanned record by record. Rows shorter than
     the header are padded by pandas with empty cells, so rows ending in an empty cell are checked."""
     physical = text.count("\n") + (0 if text.endswith("\n") else 1)
-    needs_scan = physical != len(frame) + 1 or (frame.iloc[:, -1] == "").any()
+    needs_scan = force_scan or physical != len(frame) + 1 or (frame.iloc[:, -1] == "").any()
     if not needs_scan:
         return pd.Series(range(2, len(frame) + 2), index=frame.index)
     starts: list[int] = []
@@ -157,7 +174,7 @@ def _row_lines(shown: str, text: str, frame: pd.DataFrame) -> pd.Series:
             continue
         starts.append(start)
         if len(starts) > 1 and len(record) != width:
-            problems.append(Problem(shown, f"row has {len(record)} fields, the header has {width}", line=start))
+            problems.append(Problem(shown, _field_count_message(len(record), width), line=start))
     if problems:
         raise InvalidResults(shown, problems)
     return pd.Series(starts[1:], index=frame.index)
