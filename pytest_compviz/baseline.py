@@ -125,6 +125,15 @@ DEFAULT_RATE_TOLERANCE = 0.05
 
 
 @dataclass(frozen=True)
+class Tolerances:
+    """A run's defaults for the regression check, before rules override them per row."""
+
+    error: float = DEFAULT_ERROR_TOLERANCE
+    rate: float = DEFAULT_RATE_TOLERANCE
+    source: str = "default tolerance"
+
+
+@dataclass(frozen=True)
 class Regression:
     baseline_error: float
     error: float

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .baseline import DEFAULT_ERROR_TOLERANCE, DEFAULT_RATE_TOLERANCE, Baseline, Regression, row_key
+from .baseline import Baseline, Regression, Tolerances, row_key
 from .results import Results
 from .rules import MAX_ERROR_INCREASE, MAX_RATE_DECREASE, Check, Rule, winning_checks
 from .spec import ERROR, INT4, INT8, LORA_RANK, MODE, PLOT_NAME, RATE, SIZE
@@ -52,15 +52,6 @@ class FileGates:
     matched_rules: frozenset[str]  # sources of the rules that matched at least one row
     new_rows: tuple[str, ...] = ()  # labels of rows the baseline run did not have
     missing_rows: tuple[str, ...] = ()  # baseline rows of this file's models absent from it
-
-
-@dataclass(frozen=True)
-class Tolerances:
-    """Defaults for the regression check, before rules override them per row."""
-
-    error: float = DEFAULT_ERROR_TOLERANCE
-    rate: float = DEFAULT_RATE_TOLERANCE
-    source: str = "default tolerance"
 
 
 def evaluate(results: Results, rules: list[Rule], baseline: Baseline | None = None,

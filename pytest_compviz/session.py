@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from .baseline import BaselineError
+from .baseline import BaselineError, Tolerances
 from .config import ConfigError, FileConfig, load_config, metric_from_table
-from .gates import Tolerances
 from .problems import CompvizError, InputUnusable, InvalidResults, Problem, check_input_path
 from .rules import MAX_ERROR_INCREASE, MAX_RATE_DECREASE, Rule, RuleError, parse_rule, parse_tolerance
 from .spec import Metric, Settings

@@ -456,7 +456,10 @@ def test_importing_the_plugin_loads_no_heavy_module():
     assert out.strip() == "none"
 
 
-def test_a_pytest_run_without_inputs_loads_no_heavy_module(pytester):
+@pytest.mark.parametrize("configured", [False, True], ids=["plain", "with [tool.compviz]"])
+def test_a_pytest_run_without_inputs_loads_no_heavy_module(pytester, configured):
+    if configured:  # rules are parsed at start-up; that must stay light too
+        pytester.makefile(".toml", pyproject=DEMO_RULES)
     pytester.makepyfile(test_a="""
         import sys
         def test_a():
