@@ -278,7 +278,9 @@ class CompvizState:
                 if loaded.gates.missing_rows:
                     lines.append(f"  in the baseline, missing from this run ({len(loaded.gates.missing_rows)}): "
                                  + "; ".join(loaded.gates.missing_rows))
-            if summary.written:
+            if len(summary.written) > 4:  # a sweep: one line, not one path per model
+                lines.append(f"  wrote {len(summary.written)} tables and plots to {self.shown(self.output_dir)}/")
+            elif summary.written:
                 lines.append("  wrote " + ", ".join(self.shown(p) for p, _ in summary.written))
             if summary.error:
                 lines.append(f"  {summary.error}")

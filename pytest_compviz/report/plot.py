@@ -128,17 +128,27 @@ def trade_off_figure(frame: pd.DataFrame, model: str, baseline_mode: str, metric
     return figure
 
 
+# A plot stays readable (and fast: text layout is most of the drawing time) with at most this many
+# point labels; denser plots label an evenly spaced subset.
+MAX_LABELS = 30
+
+
 def _label_offsets(x: pd.Series, y: pd.Series) -> dict:
-    """Where each point's label goes, in points from the point: above right, or below right when
-    an already-labelled point is close by (e.g. GPTQ and LoRA rank 32 at the same rate)."""
+    """Which points get a label and where it goes, in points from the point: above right, or
+    below right when an already-labelled point is close by (GPTQ and LoRA rank 32 at one rate).
+    Closeness is looked up in a grid of cells, so this stays linear in the number of points."""
     span_x = (x.max() - x.min()) or 1.0
     span_y = (y.max() - y.min()) or 1.0
-    placed: list[tuple[float, float]] = []
+    step = -(-len(x) // MAX_LABELS)  # ceil: label every step-th point
+    cells: set[tuple[int, int]] = set()
     offsets = {}
-    for index in x.index:
-        near = any(abs(x[index] - px) / span_x < 0.06 and abs(y[index] - py) / span_y < 0.04 for px, py in placed)
+    for position, index in enumerate(x.index):
+        if position % step:
+            continue
+        cell = (int((x[index] - x.min()) / span_x / 0.06), int((y[index] - y.min()) / span_y / 0.04))
+        near = any((cell[0] + dx, cell[1] + dy) in cells for dx in (-1, 0, 1) for dy in (-1, 0, 1))
         offsets[index] = (6, -11) if near else (6, 5)
-        placed.append((x[index], y[index]))
+        cells.add(cell)
     return offsets
 
 
