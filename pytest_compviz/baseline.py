@@ -217,9 +217,13 @@ def merged_baseline(existing: Path, document: dict) -> dict:
         raise BaselineError(f"{existing}: exists but is not readable as JSON ({exc}); not overwritten") from None
     if not isinstance(old, dict) or old.get("schema") != SCHEMA:
         raise BaselineError(f"{existing}: exists but is not a pytest-compviz run; not overwritten")
-    models = {row["model"] for row in document["rows"]}
+    # An old row is replaced when this run has its configuration, or re-saved its input and model
+    # (so a row removed from that file goes); rows of other inputs and models stay.
+    keys = {key_of(row) for row in document["rows"]}
+    covered = {(row["input"], row["model"]) for row in document["rows"]}
     names = {entry["name"] for entry in document["inputs"]}
-    kept_rows = [row for row in old.get("rows", []) if row.get("model") not in models]
+    kept_rows = [row for row in old.get("rows", [])
+                 if key_of(row) not in keys and (row.get("input"), row.get("model")) not in covered]
     kept_inputs = [entry for entry in old.get("inputs", []) if entry.get("name") not in names]
     return {**document, "inputs": kept_inputs + document["inputs"], "rows": kept_rows + document["rows"]}
 

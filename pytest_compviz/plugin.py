@@ -30,7 +30,7 @@ def _tolerance_option(text: str) -> dict:
     from .rules import RuleError, parse_tolerance
 
     try:
-        return parse_tolerance(text)
+        return parse_tolerance(text, repr(text))  # argparse already names the option
     except RuleError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 

@@ -179,7 +179,10 @@ def parse_tolerance(text: str, source: str = "--compviz-regression-tolerance") -
 def _rate(value, key: str, source: str) -> float:
     if isinstance(value, str) and value.strip().lower().endswith("x"):
         value = value.strip()[:-1]
-    return _number(value, key, source)
+    number = _number(value, key, source)
+    if number < 0:
+        raise RuleError(f"{source}: {key}: {value!r} must not be negative")
+    return number
 
 
 def _glob(value, key: str, source: str) -> str:

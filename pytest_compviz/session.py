@@ -203,7 +203,7 @@ class CompvizState:
         from .baseline import dumps, git_commit, merged_baseline, sha256_of
         from .report.artifacts import ArtifactClash, ArtifactPlan, render_artifacts, write_artifacts
         from .report.files import atomic_write
-        from .report.summary import FileReport, run_json, step_summary, summary_markdown
+        from .report.summary import STEP_SUMMARY_LIMIT, FileReport, run_json, step_summary, summary_markdown
 
         plan = ArtifactPlan(paths)
         reports: list[FileReport] = []
@@ -224,9 +224,15 @@ class CompvizState:
             reports.append(FileReport(loaded.shown, path.name, sha256_of(path), loaded.results, loaded.gates,
                                       tuple(loaded.problems), tuple(summary.written), summary.error))
 
+        failed = sum(summary.failed for summary in self.summaries.values())
+        save = self.save_baseline is not None and not failed
+        if self.save_baseline is not None and failed:
+            # A baseline is the last good run: saving a failing one would let quality creep down.
+            self.notes.append(f"baseline not saved to {self.shown(self.save_baseline)}: {failed} gate"
+                              f"{'s' if failed != 1 else ''} failed")
         commit = git_commit(self.rootpath)
         document = run_json(reports, self.baseline, commit)
-        markdown = summary_markdown(reports, self.baseline, self.output_dir)
+        markdown = summary_markdown(reports, self.baseline, self.output_dir, self.notes)
         try:
             for name, data in (("summary.md", markdown.encode()), ("compviz.json", dumps(document))):
                 atomic_write(self.output_dir / name, data)
@@ -236,11 +242,13 @@ class CompvizState:
         step_file = os.environ.get("GITHUB_STEP_SUMMARY")
         if step_file and not self.config.option.compviz_no_step_summary:
             try:
+                # GitHub's cap is per step: what earlier commands wrote counts too.
+                room = STEP_SUMMARY_LIMIT - (os.path.getsize(step_file) if os.path.exists(step_file) else 0)
                 with open(step_file, "a", encoding="utf-8") as handle:
-                    handle.write(step_summary(markdown, f"`{self.shown(self.output_dir)}/`"))
+                    handle.write(step_summary(markdown, f"`{self.shown(self.output_dir)}/`", max(room, 0)))
             except OSError as exc:
                 self.notes.append(f"GITHUB_STEP_SUMMARY not written: {exc}")
-        if self.save_baseline is not None:
+        if save:
             try:
                 atomic_write(self.save_baseline, dumps(merged_baseline(self.save_baseline, document)))
                 self.outputs_written.append(self.save_baseline)

@@ -5,7 +5,7 @@ table with failures first, links to the tables and plots), plus its GitHub step-
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..baseline import result_rows, run_document
@@ -27,7 +27,6 @@ class FileReport:
     problems: tuple[Problem, ...] = ()
     written: tuple[tuple[Path, str], ...] = ()  # (artifact path, its model)
     error: str | None = None  # artifacts that could not be written
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
 
 def _gate_entries(row) -> list[dict]:
@@ -113,7 +112,7 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def summary_markdown(reports: list[FileReport], baseline, output_dir: Path) -> str:
+def summary_markdown(reports: list[FileReport], baseline, output_dir: Path, notes: list[str] = ()) -> str:
     passed = failed = 0
     sections: list[str] = []
     for report in reports:
@@ -157,6 +156,7 @@ def summary_markdown(reports: list[FileReport], baseline, output_dir: Path) -> s
     head = [f"# compviz: {passed} gate{'s' if passed != 1 else ''} passed, {failed} failed", ""]
     if baseline is not None:
         head += [f"Compared with the baseline run {_cell(baseline.describe())}.", ""]
+    head += [f"⚠️ {_cell(note)}\n" for note in notes]
     return "\n".join(head + sections).rstrip() + "\n"
 
 
@@ -164,16 +164,23 @@ def _link(path: Path, output_dir: Path) -> str:
     return Path(os.path.relpath(path, output_dir)).as_posix().replace(" ", "%20")
 
 
+def _size(limit: int) -> str:
+    return f"{limit / 1024 / 1024:g} MiB" if limit >= 1024 * 1024 else f"{limit:,} bytes"
+
+
 def step_summary(markdown: str, artifact_hint: str, limit: int = STEP_SUMMARY_LIMIT) -> str:
     """``summary.md`` for ``$GITHUB_STEP_SUMMARY``: local images can't show there, so it says where
-    the plots are; cut at a line under ``limit`` bytes, with a note, when too long."""
+    the plots are; cut at a line under ``limit`` bytes, with a note, when too long. It starts
+    with a blank line, so it never runs into what earlier steps wrote."""
     note = f"\n_Tables and plots: {artifact_hint} (upload it as a build artifact)._\n"
-    text = markdown + note
+    text = "\n" + markdown + note
     if len(text.encode()) <= limit:
         return text
-    cut_note = f"\n_… summary cut at {limit // 1024} KiB; the whole summary.md is in {artifact_hint}._\n"
-    budget = limit - len(cut_note.encode()) - len(note.encode())
-    kept, size = [], 0
+    cut_note = f"\n_… summary cut to fit {_size(limit)}; the whole summary.md is in {artifact_hint}._\n"
+    budget = limit - len(cut_note.encode()) - len(note.encode()) - 1
+    if budget < 0:
+        return ""  # not even the notes fit in what is left of the step's summary
+    kept, size = ["\n"], 0
     for line in markdown.splitlines(keepends=True):
         size += len(line.encode())
         if size > budget:
