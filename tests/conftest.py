@@ -103,3 +103,21 @@ def heavy_modules_loaded(tmp_path_factory) -> None:
     from pytest_compviz.results import load_results
 
     render_artifacts(load_results(LLAMA2_CSV), tmp_path_factory.mktemp("warm"), ("png", "svg"))
+
+
+# --- hypothesis profiles (test_fuzz.py) -------------------------------------------------------------
+# Registered here, before pytest configures the hypothesis plugin, so `--hypothesis-profile=long`
+# finds them. "ci" is the default: bounded and without an example database, so runs stay fast and
+# leave nothing behind; "long" is for local fuzzing sessions.
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile(
+    "ci", max_examples=150, deadline=None, database=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "long", max_examples=5000, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("ci")
