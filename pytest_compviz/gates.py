@@ -75,9 +75,9 @@ def evaluate(results: Results, rules: list[Rule], baseline: Baseline | None = No
         plot_name = str(row[PLOT_NAME]) if has_plot_name else ""
         line = table.line_of(index)
         row_id = _row_id(model if multi_model else None, mode, plot_name, line, used_ids)
-        label = f"{mode} ({plot_name})" if plot_name else mode
+        label = _short(f"{mode} ({plot_name})" if plot_name else mode)
         if multi_model:
-            label = f"{model}: {label}"
+            label = f"{_short(model)}: {label}"
         is_baseline = mode == baseline_mode
         outcomes: list[Outcome] = []
         regression = None
@@ -168,14 +168,29 @@ def _row_id(model: str | None, mode: str, plot_name: str, line: int, used: set[s
 
     pytest 9.2 reads ``[...]`` in a node id as the parameters of its last part and ``::`` as a
     separator, so neither may appear inside a row's name: brackets become parentheses."""
-    row_id = f"{mode} ({plot_name})" if plot_name else mode
+    row_id = _short(f"{mode} ({plot_name})" if plot_name else mode)
     if model is not None:
-        row_id = f"{model}/{row_id}"
+        row_id = f"{_short(model)}/{row_id}"
     row_id = row_id.replace("::", ":").replace("[", "(").replace("]", ")")
     if row_id in used:
         row_id = f"{row_id} @line{line}"
     used.add(row_id)
     return row_id
+
+
+_LONGEST_NAME = 100
+
+
+def _short(text: str) -> str:
+    """A name fit for a test id and a one-line message: whitespace runs (newlines from quoted
+    cells) become one space; a very long name is cut, with a digest of the whole so that two long
+    names sharing a start stay apart and each id stays the same from run to run."""
+    text = " ".join(text.split())
+    if len(text) <= _LONGEST_NAME:
+        return text
+    import hashlib
+
+    return f"{text[:80]}…#{hashlib.sha1(text.encode()).hexdigest()[:8]}"
 
 
 def _plain(value):

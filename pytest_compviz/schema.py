@@ -8,6 +8,7 @@ one baseline per model, duplicate configurations). pandera is imported only when
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -315,11 +316,11 @@ def _shown(text: str) -> str:
     """A cell as quoted in a message: numbers bare, anything else in quotes, long text cut."""
     if len(text) > _MAX_SHOWN_VALUE:
         text = text[: _MAX_SHOWN_VALUE - 3] + "..."
-    try:
-        float(text)
-    except ValueError:
-        return repr(text)
-    return text
+    return text if _NUMBER.fullmatch(text) else repr(text)
+
+
+# What reads as a number in a CSV; Python's float() also takes "1_000", which a CSV reader doesn't.
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity|nan)", re.IGNORECASE)
 
 
 def _column_order(frame: pd.DataFrame, column: str | None) -> int:

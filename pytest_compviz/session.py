@@ -128,6 +128,9 @@ class CompvizState:
                 raise pytest.UsageError(f"compviz: {exc}") from None
             except InvalidResults as exc:
                 loaded.problems = exc.problems
+            except Exception as exc:  # noqa: BLE001 - a reader bug must fail this file, not the run
+                loaded.problems = [Problem(shown, f"could not be read: {type(exc).__name__}: {exc}"
+                                                  " (a pytest-compviz bug: please report it with the file)")]
             else:
                 loaded.gates = evaluate(loaded.results, self.rules, self.baseline, self.tolerances)
             self._loaded[path] = loaded

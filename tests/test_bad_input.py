@@ -4,7 +4,7 @@ breaks: no traceback, no INTERNALERROR, the input is never modified, no table or
 
 ``CASES`` is the one table: corpus file -> expected outcome and exact message lines. Lines are
 written without the file name, which each face's message starts with (``:3: column ...`` is
-``NAME.csv:3: column ...``). A case marked xfail states the behaviour the code should have.
+``NAME.csv:3: column ...``). 
 """
 
 from __future__ import annotations
@@ -31,16 +31,14 @@ SUMMARY_FILES = ["compviz.json", "summary.md"]  # the plugin writes these for ev
 DATA, VALID = "data problem", "valid"
 
 
-def data(name: str, *lines: str, xfail: str | None = None):
+def data(name: str, *lines: str):
     """A file whose data is invalid: exit 1, these message lines (after the file name), in order."""
-    marks = [pytest.mark.xfail(strict=True, reason=xfail)] if xfail else []
-    return pytest.param(name, DATA, lines, id=name.removesuffix(".csv"), marks=marks)
+    return pytest.param(name, DATA, lines, id=name.removesuffix(".csv"))
 
 
-def valid(name: str, xfail: str | None = None):
+def valid(name: str):
     """A file that must be read correctly: exit 0, its table and plot written."""
-    marks = [pytest.mark.xfail(strict=True, reason=xfail)] if xfail else []
-    return pytest.param(name, VALID, (), id=name.removesuffix(".csv"), marks=marks)
+    return pytest.param(name, VALID, (), id=name.removesuffix(".csv"))
 
 
 MISSING = ":1: column {!r}: required column is missing"
@@ -115,35 +113,20 @@ CASES = [
     data("ragged_too_many.csv", ":3: row has 13 fields, the header has 12", ":8: row has 14 fields, the header has 12"),
     data("ragged_too_few.csv", ":5: row has 10 fields, the header has 12"),
     data("duplicate_header.csv", ":1: column 'mode': header repeats the column name of column 2"),
-    data("unclosed_quote.csv", ":5: a quoted field starts on this line and is never closed (a '\"' is missing)",
-         xfail="the message quotes pandas ('Error tokenizing data. C error: EOF inside string starting at"
-         " row 4'): no line, and pandas' 0-based row is not the file's line 5"),
-    data("short_header.csv", *[f":{line}: row has 12 fields, the header has 11" for line in range(2, 12)],
-         xfail="every row is one field longer than the header (its last name is missing): pandas skips them"
-         " all, and the message is ':1: has a header but no data rows', though the file has 10"),
-    data("title_line.csv", *[f":{line}: row has 12 fields, the header has 2" for line in range(2, 13)],
-         xfail="a title line above the header: every row is longer than that 'header', pandas skips them all"
-         " and the message is ':1: has a header but no data rows', though the file has 11 more lines"),
-    valid("leading_whitespace_line.csv",
-          xfail="a line of spaces before the header crashes the reader: ValueError 'Length of values (11) does"
-          " not match length of index (10)' from reader._row_lines"),
-    valid("trailing_empty_columns.csv",
-          xfail="two unnamed all-empty columns (a spreadsheet export) fail with \"column '': header repeats"
-          " the column name of column 13\"; extra columns are allowed, unnamed empty ones should be too"),
-    valid("comma_only_rows.csv",
-          xfail="rows of only commas (a spreadsheet export) give 9 messages each; they are blank rows"),
-    valid("whitespace_lines.csv",
-          xfail="a line of spaces is reported as 'row has 1 field, the header has 12', though a file of"
-          " only such lines is 'empty': whitespace-only lines should be blank lines"),
+    data("unclosed_quote.csv", ":5: a quoted field starts on this line and is never closed (a '\"' is missing)"),
+    data("short_header.csv", *[f":{line}: row has 12 fields, the header has 11" for line in range(2, 12)]),
+    data("title_line.csv", *[f":{line}: row has 12 fields, the header has 2" for line in range(2, 13)]),
+    valid("leading_whitespace_line.csv"),
+    valid("trailing_empty_columns.csv"),
+    valid("comma_only_rows.csv"),
+    valid("whitespace_lines.csv"),
     # delimiters and line endings
     data("semicolon.csv", ":1: looks semicolon-delimited; results files must be comma-separated"),
     data("semicolon_decimal_comma.csv", ":1: looks semicolon-delimited; results files must be comma-separated"),
     data("tab.csv", ":1: looks tab-delimited; results files must be comma-separated"),
     data("crlf_error.csv", ":6: " + NOT_A_NUMBER.format(SIZE, "'abc'")),
     data("blank_lines_error.csv", ":5: " + NOT_A_NUMBER.format(SIZE, "'abc'")),
-    valid("cr_only.csv",
-          xfail="CR-only line endings crash the reader: _csv.Error 'new-line character seen in unquoted"
-          " field' escapes from reader._row_lines (pandas reads the file fine)"),
+    valid("cr_only.csv"),
     # encodings and binary
     valid("utf8_bom.csv"),
     valid("utf16_bom.csv"),
@@ -152,9 +135,7 @@ CASES = [
          ":1: contains NUL bytes: a binary file, or UTF-16 text without a byte-order mark; save the file as UTF-8"),
     data("latin1.csv", ":5: is not UTF-8 text: byte 0xe9 cannot be decoded; save the file as UTF-8"),
     data("random_bytes.csv", ":1: is not UTF-8 text: byte 0x9f cannot be decoded; save the file as UTF-8"),
-    data("xlsx_renamed.csv", ": is not a CSV file but a zip archive (an Excel workbook?); save it as CSV UTF-8",
-         xfail="an .xlsx renamed to .csv is reported as 'is not UTF-8 text: byte 0x81 cannot be decoded; save"
-         " the file as UTF-8': it is not text at all, and its PK\\x03\\x04 signature says what it is"),
+    data("xlsx_renamed.csv", ": is not a CSV file but a zip archive (an Excel workbook?); save it as CSV UTF-8"),
     # long and quoted
     valid("long_mode.csv"),
     data("long_mode_duplicate.csv",
@@ -432,8 +413,6 @@ def call_reports(result: pytest.RunResult) -> list[pytest.TestReport]:
     return [r for r in result.reprec.getreports("pytest_runtest_logreport") if r.when == "call"]
 
 
-@pytest.mark.xfail(strict=True, reason="the 10,000-character mode is the row's node id and starts every"
-                   " message about the row: a 10,046-character test id and failure line")
 def test_long_mode_gives_short_ids_and_messages(pytester):
     copy_case("long_mode.csv", pytester.path)
 
@@ -457,8 +436,6 @@ def test_quoted_commas_and_newlines_are_gated_like_any_row(pytester):
     assert "| int4 + awq, scale estimation, gptq " in table
 
 
-@pytest.mark.xfail(strict=True, reason="a plot name with newlines (valid, quoted) puts them in the row's node"
-                   " id and splits its failure message and the short summary over several lines")
 def test_quoted_newlines_give_one_line_ids_and_messages(pytester):
     copy_case("quoted_commas_newlines.csv", pytester.path)
 

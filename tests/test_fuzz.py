@@ -124,33 +124,6 @@ def mutated_bytes(draw) -> bytes:
     return data
 
 
-def _decoded(data: bytes) -> tuple[str, str] | None:
-    """The text the reader would see, and the codec to write it back with; None if not text."""
-    codec = "utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else (
-        "utf-8-sig" if data[:3] == b"\xef\xbb\xbf" else "utf-8")
-    try:
-        return data.decode(codec), codec
-    except UnicodeDecodeError:
-        return None
-
-
-def without_known_crashes(data: bytes) -> bytes:
-    """``data`` with the triggers of the crashes already known (and xfailed) made harmless: lone
-    CRs become LFs, whitespace-only lines before the first other line become empty. Drop this once
-    they are fixed: the xfail tests below then XPASS, which fails them."""
-    decoded = _decoded(data)
-    if decoded is None:
-        return data
-    text, codec = decoded
-    text = re.sub("\r(?!\n)", "\n", text)
-    lines = text.split("\n")
-    for n, line in enumerate(lines):
-        if line.strip():
-            break
-        lines[n] = ""
-    return "\n".join(lines).encode(codec)
-
-
 def check_outcome(path, data: bytes) -> None:
     path.write_bytes(data)
     try:
@@ -178,11 +151,9 @@ def fuzz_dir(tmp_path_factory):
 
 @given(data=mutated_bytes())
 def test_mutated_csv_is_results_or_reported_problems(data, fuzz_dir):
-    check_outcome(fuzz_dir / "fuzzed.csv", without_known_crashes(data))
+    check_outcome(fuzz_dir / "fuzzed.csv", data)
 
 
-@pytest.mark.xfail(strict=True, reason="a lone CR (old Mac line ending, or a stray one in an unquoted field)"
-                   " makes the reader's line scan raise _csv.Error; see cr_only.csv in test_bad_input.py")
 @given(data=mutated_bytes(), line=st.integers(0, 10))
 def test_mutated_csv_with_a_lone_carriage_return(data, line, fuzz_dir):
     newlines = [m.start() for m in re.finditer(rb"(?<!\r)\n", data)]
@@ -192,8 +163,6 @@ def test_mutated_csv_with_a_lone_carriage_return(data, line, fuzz_dir):
     check_outcome(fuzz_dir / "lone_cr.csv", data)
 
 
-@pytest.mark.xfail(strict=True, reason="a whitespace-only line before the header crashes the reader (ValueError:"
-                   " Length of values does not match length of index); see leading_whitespace_line.csv")
 @given(data=mutated_bytes(), blank=st.sampled_from([" ", "\t", "  \t "]))
 def test_mutated_csv_after_a_whitespace_line(data, blank, fuzz_dir):
     check_outcome(fuzz_dir / "whitespace_line.csv", blank.encode() + b"\n" + data)

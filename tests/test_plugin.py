@@ -590,3 +590,22 @@ def test_a_semicolon_delimited_file_is_named_as_such(pytester, results):
 
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["semi.csv:1: looks semicolon-delimited; results files must be comma-separated"])
+
+
+def test_an_unexpected_reader_error_fails_the_file_not_the_run(pytester, results, monkeypatch):
+    import pytest_compviz.results
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(pytest_compviz.results, "load_results", broken)
+    results("llama2_asym.csv")
+
+    result = run(pytester, "--compviz-input", "llama2_asym.csv")
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "llama2_asym.csv: could not be read: RuntimeError: boom (a pytest-compviz bug: please report it with the file)",
+    ])
+    assert "INTERNALERROR" not in result.stdout.str()
