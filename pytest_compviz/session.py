@@ -28,6 +28,7 @@ class Loaded:
     results: object | None = None  # results.Results
     gates: object | None = None  # gates.FileGates
     problems: list[Problem] = field(default_factory=list)
+    pending: object | None = None  # report.pool.Pending: its artifacts, being rendered
 
 
 @dataclass
@@ -85,17 +86,25 @@ class CompvizState:
         save = option.compviz_save_baseline
         self.save_baseline = Path(os.path.normpath(invocation / save)) if save else None
         self.outputs_written: list[Path] = []
+        self._pool = None  # report.pool.RenderPool, started with the first file (not on xdist workers)
+        self._renders = not hasattr(config, "workerinput")
 
         # CSVs named on the command line are collected like test files.
         named = config.args if config.args_source == pytest.Config.ArgsSource.ARGS else []
         self.explicit = {Path(os.path.normpath(invocation / arg.split("::")[0])) for arg in named}
         self._loaded: dict[Path, Loaded] = {}
+        self._wanted: dict[Path, bool] = {}
         self.summaries: dict[Path, FileSummary] = {}
 
     # --- collection -------------------------------------------------------------------------
 
     def wants(self, path: Path) -> bool:
         path = Path(os.path.normpath(path))
+        if path not in self._wanted:  # asked once per file, then per report: remember
+            self._wanted[path] = self._decide_wanted(path)
+        return self._wanted[path]
+
+    def _decide_wanted(self, path: Path) -> bool:
         if path in self.explicit or path in self.inputs:
             return path.suffix.lower() == ".csv" or path in self.inputs
         if path.suffix.lower() != ".csv" or not self.file_globs:
@@ -133,9 +142,26 @@ class CompvizState:
                                                   " (a pytest-compviz bug: please report it with the file)")]
             else:
                 loaded.gates = evaluate(loaded.results, self.rules, self.baseline, self.tolerances)
+                loaded.pending = self._render_in_background(loaded)
             self._loaded[path] = loaded
             self.summaries.setdefault(path, FileSummary())
         return self._loaded[path]
+
+    def _render_in_background(self, loaded: Loaded):
+        """Files of several models are drawn by worker processes while pytest runs the gates; a
+        single plot is drawn faster in this process at the end (measured: benchmarks/run.py)."""
+        if not self._renders or loaded.results.derived[loaded.results.table.model_column].nunique() < 2:
+            return None
+        if self._pool is None:
+            from .report.pool import RenderPool
+
+            self._pool = RenderPool.start() or False
+        if not self._pool:
+            return None
+        from .report.artifacts import model_jobs
+
+        return self._pool.submit(model_jobs(loaded.results, self.output_dir, gates=loaded.gates,
+                                            baseline=self.baseline))
 
     # --- hooks (this object is registered as a plugin) -----------------------------------------
 
@@ -148,6 +174,10 @@ class CompvizState:
         self.write_outputs()
         if any(summary.error for summary in self.summaries.values()) and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a lost report must not pass CI
+    def pytest_unconfigure(self) -> None:
+        if self._pool:
+            self._pool.shutdown()
+
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if hasattr(self.config, "workerinput") or self.config.option.collectonly:
             return
@@ -217,8 +247,8 @@ class CompvizState:
             summary = self.summaries.setdefault(path, FileSummary())
             if loaded.results is not None:
                 try:
-                    artifacts = render_artifacts(loaded.results, self.output_dir, gates=loaded.gates,
-                                                 baseline=self.baseline)
+                    artifacts = loaded.pending.result() if loaded.pending else render_artifacts(
+                        loaded.results, self.output_dir, gates=loaded.gates, baseline=self.baseline)
                     plan.claim(artifacts, loaded.shown)
                     write_artifacts(artifacts)
                     summary.written = [(a.path, a.model) for a in artifacts]

@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import LLAMA2_EXPECTED_MD, CsvWriter
+from conftest import LLAMA2_CSV, LLAMA2_EXPECTED_MD, CsvWriter
 
 pytestmark = pytest.mark.usefixtures("heavy_modules_loaded")
 
@@ -609,3 +609,34 @@ def test_an_unexpected_reader_error_fails_the_file_not_the_run(pytester, results
         "llama2_asym.csv: could not be read: RuntimeError: boom (a pytest-compviz bug: please report it with the file)",
     ])
     assert "INTERNALERROR" not in result.stdout.str()
+
+
+def test_worker_processes_draw_the_same_bytes_as_the_main_process(pytester, results, monkeypatch):
+    results("sweep.csv", results.two_models("org/other"))
+    outputs = {}
+    for setting in ("2", "0"):  # worker processes, then everything in this process
+        monkeypatch.setenv("COMPVIZ_RENDER_PROCESSES", setting)
+        result = run(pytester, "--compviz-input", "sweep.csv", "--compviz-rule", "mode=int4; max-relative-error=8%",
+                     "--compviz-output-dir", f"out{setting}")
+        result.assert_outcomes(passed=1, failed=2)
+        folder = pytester.path / f"out{setting}"
+        outputs[setting] = {p.name: p.read_bytes() for p in folder.iterdir() if p.suffix in (".md", ".png")}
+    assert sorted(outputs["2"]) == sorted(outputs["0"]) and len(outputs["2"]) == 5  # 2 x (md, png) + summary.md
+    assert outputs["2"] == outputs["0"]
+
+
+def test_a_failed_worker_job_is_rendered_in_the_main_process():
+    from concurrent.futures import Future
+
+    from pytest_compviz.report.artifacts import model_jobs, render_artifacts
+    from pytest_compviz.report.pool import Pending
+    from pytest_compviz.results import load_results
+
+    results = load_results(LLAMA2_CSV)
+    jobs = model_jobs(results, Path("out"))
+    broken = Future()
+    broken.set_exception(RuntimeError("worker died"))
+
+    artifacts = Pending(jobs, [broken]).result()
+
+    assert [(a.path, a.data) for a in artifacts] == [(a.path, a.data) for a in render_artifacts(results, Path("out"))]

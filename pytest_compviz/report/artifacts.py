@@ -19,25 +19,49 @@ class Artifact:
     model: str
 
 
+@dataclass(frozen=True)
+class ModelJob:
+    """Everything one model's table and plots need: small and picklable, so a worker process can
+    render it (see ``pool.RenderPool``)."""
+
+    model: str
+    frame: object  # pandas.DataFrame: the model's derived rows
+    stem: str
+    baseline_mode: str
+    metric_count: int
+    overlay: Overlay
+    output_dir: Path
+    image_formats: tuple[str, ...]
+
+
+def model_jobs(results: Results, output_dir: Path, image_formats=("png",), gates=None, baseline=None) -> list[ModelJob]:
+    """One job per model in ``results``; with ``gates`` (and a ``baseline`` run) the plots mark
+    failed rows, series-wide error limits and the baseline points."""
+    models = results.models()
+    used: set[str] = set()
+    jobs = []
+    for entry in models:
+        stem = _unique(artifact_stem(results.path, entry.model, single_model=len(models) == 1), used)
+        overlay = _overlay(entry.frame, results.settings.baseline_mode, gates, baseline)
+        jobs.append(ModelJob(entry.model, entry.frame, stem, results.settings.baseline_mode,
+                             len(results.settings.metrics), overlay, output_dir, tuple(image_formats)))
+    return jobs
+
+
+def render_model(job: ModelJob) -> list[Artifact]:
+    """The table (``.md``) and plot(s) of one model."""
+    artifacts = [Artifact(job.output_dir / f"{job.stem}.md", markdown_table(job.frame).encode(), job.model)]
+    figure = trade_off_figure(job.frame, job.model, job.baseline_mode, job.metric_count, job.overlay)
+    for image_format in job.image_formats:
+        artifacts.append(Artifact(job.output_dir / f"{job.stem}.{image_format}", figure_bytes(figure, image_format),
+                                  job.model))
+    return artifacts
+
+
 def render_artifacts(results: Results, output_dir: Path, image_formats=("png",), gates=None,
                      baseline=None) -> list[Artifact]:
-    """The table (``.md``) and plot(s) of every model in ``results``; with ``gates`` (and a
-    ``baseline`` run) the plots mark failed rows, series-wide error limits and the baseline points."""
-    models = results.models()
-    metric_count = len(results.settings.metrics)
-    artifacts: list[Artifact] = []
-    used: set[str] = set()
-    for entry in models:
-        stem = artifact_stem(results.path, entry.model, single_model=len(models) == 1)
-        stem = _unique(stem, used)
-        artifacts.append(Artifact(output_dir / f"{stem}.md", markdown_table(entry.frame).encode(), entry.model))
-        overlay = _overlay(entry.frame, results.settings.baseline_mode, gates, baseline)
-        figure = trade_off_figure(entry.frame, entry.model, results.settings.baseline_mode, metric_count, overlay)
-        for image_format in image_formats:
-            artifacts.append(
-                Artifact(output_dir / f"{stem}.{image_format}", figure_bytes(figure, image_format), entry.model)
-            )
-    return artifacts
+    """The table and plot(s) of every model in ``results``, rendered here and now."""
+    return [a for job in model_jobs(results, output_dir, image_formats, gates, baseline) for a in render_model(job)]
 
 
 def _overlay(frame, baseline_mode: str, gates, baseline) -> Overlay:
