@@ -129,6 +129,12 @@ class CompvizState:
             from .gates import evaluate
             from .results import load_results
 
+            if self._renders and self._pool is None:
+                from .report.pool import RenderPool
+
+                # Forked now, with pandas loaded: the worker imports matplotlib while this process
+                # imports pandera and validates.
+                self._pool = RenderPool.start() or False
             shown = self.shown(path)
             loaded = Loaded(shown)
             try:
@@ -148,14 +154,7 @@ class CompvizState:
         return self._loaded[path]
 
     def _render_in_background(self, loaded: Loaded):
-        """Files of several models are drawn by worker processes while pytest runs the gates; a
-        single plot is drawn faster in this process at the end (measured: benchmarks/run.py)."""
-        if not self._renders or loaded.results.derived[loaded.results.table.model_column].nunique() < 2:
-            return None
-        if self._pool is None:
-            from .report.pool import RenderPool
-
-            self._pool = RenderPool.start() or False
+        """The file's tables and plots, drawn by the worker processes while pytest runs the gates."""
         if not self._pool:
             return None
         from .report.artifacts import model_jobs

@@ -1,10 +1,14 @@
-"""Rendering tables and plots in worker processes.
+"""Drawing tables and plots in a worker process while pytest runs the gates.
 
-The plugin starts the pool when it loads a file of several models: the workers (forked with
-pandas already loaded) import matplotlib and draw while pytest runs the gates, on all the
-machine's cores. Linux only (``fork``: a worker
-starts in milliseconds); elsewhere, or with ``COMPVIZ_RENDER_PROCESSES=0``, everything is drawn
-in the main process at the end of the session, with identical bytes.
+The plugin forks one worker as it starts loading the first results file: with pandas already
+loaded, the worker imports matplotlib while the main process imports pandera and validates, then
+draws while pytest runs the gates. At the end of the session the main process draws whatever the
+worker has not started yet, from the other end of the queue, so a file of many models is drawn on
+two cores. The bytes are the same as drawn in-process.
+
+``fork`` only, and only while the process has a single thread (forking a threaded process can
+deadlock the child): so never on Windows or macOS, under an xdist worker, or when
+``COMPVIZ_RENDER_PROCESSES=0``; everything is then drawn in the main process at the end.
 """
 
 from __future__ import annotations
@@ -12,14 +16,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 
 
 def _warm_up() -> None:
-    """Runs once in each worker as it starts: the imports every job needs."""
+    """Runs once in the worker as it starts: the imports every job needs."""
     import matplotlib.backends.backend_agg  # noqa: F401
     import matplotlib.figure  # noqa: F401
-    import pandas  # noqa: F401
     import tabulate  # noqa: F401
 
 
@@ -28,7 +32,8 @@ def _ready() -> bool:
 
 
 class Pending:
-    """Artifacts being rendered; ``result()`` waits, and renders here whatever a worker could not."""
+    """Artifacts being drawn. ``result()`` draws here the jobs the worker has not started
+    (newest first, while the worker works from the oldest), and any job a worker failed."""
 
     def __init__(self, jobs: list, futures: list[Future]):
         self.jobs = jobs
@@ -37,30 +42,33 @@ class Pending:
     def result(self) -> list:
         from .artifacts import render_model
 
-        artifacts = []
-        for job, future in zip(self.jobs, self.futures):
-            try:
-                artifacts.extend(future.result())
-            except Exception:  # noqa: BLE001 - a broken worker costs time, never the artifact
-                artifacts.extend(render_model(job))
-        return artifacts
+        drawn: dict[int, list] = {}
+        for number in reversed(range(len(self.jobs))):
+            if self.futures[number].cancel():
+                drawn[number] = render_model(self.jobs[number])
+        for number, future in enumerate(self.futures):
+            if number not in drawn:
+                try:
+                    drawn[number] = future.result()
+                except Exception:  # noqa: BLE001 - a broken worker costs time, never the artifact
+                    drawn[number] = render_model(self.jobs[number])
+        return [artifact for number in range(len(self.jobs)) for artifact in drawn[number]]
 
 
 class RenderPool:
     def __init__(self, workers: int):
-        context = multiprocessing.get_context("fork")
-        self._executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_warm_up)
-        self._executor.submit(_ready)  # starts a worker now, so its imports overlap ours
+        self._executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                             initializer=_warm_up)
+        self._executor.submit(_ready)  # forks now, so the worker's imports start now
 
     @classmethod
     def start(cls) -> RenderPool | None:
-        """A pool, or None where rendering stays in-process (see the module docstring)."""
-        setting = os.environ.get("COMPVIZ_RENDER_PROCESSES", "")
-        if setting.strip() == "0" or not sys.platform.startswith("linux"):
+        """A worker pool, or None where drawing stays in-process (see the module docstring)."""
+        setting = os.environ.get("COMPVIZ_RENDER_PROCESSES", "").strip()
+        if setting == "0" or not sys.platform.startswith("linux") or threading.active_count() > 1:
             return None
-        workers = int(setting) if setting.strip().isdigit() else min(os.cpu_count() or 1, 4)
         try:
-            return cls(max(workers, 1))
+            return cls(int(setting) if setting.isdigit() else 1)
         except (OSError, ValueError):
             return None
 
@@ -70,4 +78,11 @@ class RenderPool:
         return Pending(jobs, [self._executor.submit(render_model, job) for job in jobs])
 
     def shutdown(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        """Stop the worker now. Every result this run needs has been collected by then; the
+        worker is ended outright, as ``shutdown(wait=True)`` with queued jobs can hang on 3.11."""
+        processes = list(getattr(self._executor, "_processes", {}).values())
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout=10)
