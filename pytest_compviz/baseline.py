@@ -92,6 +92,8 @@ def load_baseline(path: Path, shown: str, settings: Settings) -> Baseline:
             results = load_results(path, settings, shown=shown)
         except InvalidResults as exc:
             raise BaselineError(f"baseline {shown} is not valid:\n{exc}") from None
+        except CompvizError as exc:
+            raise BaselineError(f"baseline {exc}") from None
         return _index(shown, result_rows(results, path.name), None, None)
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
@@ -206,17 +208,25 @@ def run_document(inputs: list[dict], rows: list[dict], commit: str | None, **ext
     }
 
 
-def merged_baseline(existing: Path, document: dict) -> dict:
+def merged_baseline(existing: Path, document: dict, shown: str | None = None) -> dict:
     """``document`` plus the rows and inputs of ``existing`` this run did not cover: a run over
     some models never drops the saved rows of the others."""
     if not existing.is_file():
         return document
+    shown = shown or str(existing)
     try:
         old = json.loads(existing.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BaselineError(f"{existing}: exists but is not readable as JSON ({exc}); not overwritten") from None
+        raise BaselineError(f"{shown}: exists but is not readable as JSON ({exc}); not overwritten") from None
     if not isinstance(old, dict) or old.get("schema") != SCHEMA:
-        raise BaselineError(f"{existing}: exists but is not a pytest-compviz run; not overwritten")
+        raise BaselineError(f"{shown}: exists but is not a pytest-compviz run; not overwritten")
+    try:
+        return _merged(old, document)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise BaselineError(f"{shown}: exists but its rows are malformed ({exc!r}); not overwritten") from None
+
+
+def _merged(old: dict, document: dict) -> dict:
     # An old row is replaced when this run has its configuration, or re-saved its input and model
     # (so a row removed from that file goes); rows of other inputs and models stay.
     keys = {key_of(row) for row in document["rows"]}

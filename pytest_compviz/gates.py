@@ -32,6 +32,7 @@ class RowGates:
     properties: tuple[tuple[str, object], ...]  # the row's figures, for JUnit user_properties
     index: object = None  # the row's index in ``Results.derived``
     regression: Regression | None = None  # set when a baseline run has this configuration
+    strict: bool = False  # --compviz-strict: an ungated row fails
 
     @property
     def ungated(self) -> bool:
@@ -39,7 +40,21 @@ class RowGates:
 
     @property
     def failed(self) -> bool:
-        return any(not o.passed for o in self.outcomes) or (self.regression is not None and not self.regression.passed)
+        return (any(not o.passed for o in self.outcomes) or (self.regression is not None and not self.regression.passed)
+                or (self.strict and self.ungated))
+
+    def gate_counts(self) -> tuple[int, int]:
+        """(passed, failed) over the row's items: its checks, its regression, --compviz-strict's."""
+        outcomes = [o.passed for o in self.outcomes]
+        if self.regression is not None:
+            outcomes.append(self.regression.passed)
+        if self.strict and self.ungated:
+            outcomes.append(False)
+        return sum(outcomes), len(outcomes) - sum(outcomes)
+
+    @property
+    def strict_message(self) -> str:
+        return f"{self.label}: no rule sets a check for this row (--compviz-strict)"
 
     def regression_message(self, baseline: Baseline) -> str:
         return f"{self.label}: since the baseline ({baseline.describe()}): {self.regression.describe()}" \
@@ -55,7 +70,7 @@ class FileGates:
 
 
 def evaluate(results: Results, rules: list[Rule], baseline: Baseline | None = None,
-             tolerances: Tolerances = Tolerances()) -> FileGates:
+             tolerances: Tolerances = Tolerances(), strict: bool = False) -> FileGates:
     """Every row's checks, and its comparison with ``baseline`` when that run has the row.
     Baseline-mode rows are the reference (0% error, 1.0x) and are not gated."""
     table = results.table
@@ -100,7 +115,7 @@ def evaluate(results: Results, rules: list[Rule], baseline: Baseline | None = No
         properties = [("model", model), ("mode", mode), ("line", line), (ERROR, row[ERROR]), (RATE, row[RATE]),
                       (SIZE, row[SIZE])] + [(c, row[c]) for c in metric_columns]
         rows.append(RowGates(row_id, label, line, model, mode, is_baseline, tuple(outcomes),
-                             tuple((k, _plain(v)) for k, v in properties), index, regression))
+                             tuple((k, _plain(v)) for k, v in properties), index, regression, strict))
     missing: list[str] = []
     if baseline is not None:
         models = {row.model for row in rows}

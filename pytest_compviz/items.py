@@ -133,7 +133,7 @@ class UngatedItem(_CompvizItem):
         self.user_properties.extend(row.properties)
 
     def runtest(self) -> None:
-        raise CompvizFailure(f"{self.row.label}: no rule sets a check for this row (--compviz-strict)")
+        raise CompvizFailure(self.row.strict_message)
 
     def reportinfo(self):
         return self.path, self.row.line - 1, f"{self.name} of {self.row.label}"

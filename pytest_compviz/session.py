@@ -82,12 +82,18 @@ class CompvizState:
                 raise pytest.UsageError(f"compviz: input {exc}") from None
         self.file_globs = [*file_config.files, *config.getini("compviz_files")]
         self.tolerances = _tolerances(option.compviz_regression_tolerance, file_config)
-        self.baseline, self.notes = _baseline(config, file_config, self.settings)
+        named_csv = config.args_source == pytest.Config.ArgsSource.ARGS and any(
+            arg.split("::")[0].lower().endswith(".csv") for arg in config.args)
+        # A run that can't collect a results file (plain `pytest tests/`) doesn't need the baseline,
+        # which may not exist yet.
+        may_collect = bool(self.inputs or self.file_globs or named_csv)
+        self.baseline, self.notes = _baseline(config, file_config, self.settings) if may_collect else (None, [])
         save = option.compviz_save_baseline
         self.save_baseline = Path(os.path.normpath(invocation / save)) if save else None
         self.outputs_written: list[Path] = []
+        self.interrupted = False
         self._pool = None  # report.pool.RenderPool, started with the first file (not on xdist workers)
-        self._renders = not hasattr(config, "workerinput")
+        self._renders = not hasattr(config, "workerinput") and not config.option.collectonly
 
         # CSVs named on the command line are collected like test files.
         named = config.args if config.args_source == pytest.Config.ArgsSource.ARGS else []
@@ -147,7 +153,7 @@ class CompvizState:
                 loaded.problems = [Problem(shown, f"could not be read: {type(exc).__name__}: {exc}"
                                                   " (a pytest-compviz bug: please report it with the file)")]
             else:
-                loaded.gates = evaluate(loaded.results, self.rules, self.baseline, self.tolerances)
+                loaded.gates = evaluate(loaded.results, self.rules, self.baseline, self.tolerances, self.strict)
                 loaded.pending = self._render_in_background(loaded)
             self._loaded[path] = loaded
             self.summaries.setdefault(path, FileSummary())
@@ -170,6 +176,7 @@ class CompvizState:
             return  # xdist workers and --collect-only write nothing
         if exitstatus in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
             return
+        self.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
         self.write_outputs()
         if any(summary.error for summary in self.summaries.values()) and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a lost report must not pass CI
@@ -218,9 +225,11 @@ class CompvizState:
         # The location is our reportinfo path relative to the rootdir (it may start with ../):
         # unlike the node id, it names files outside the rootdir and of any suffix.
         path = Path(os.path.normpath(self.rootpath / report.location[0]))
-        if not self.wants(path) or report.nodeid.endswith("::schema"):
+        if not self.wants(path):
             return
-        summary = self.summaries.setdefault(path, FileSummary())
+        summary = self.summaries.setdefault(path, FileSummary())  # under xdist: how files become known
+        if report.nodeid.endswith("::schema"):
+            return  # the summary counts gates
         if report.passed:
             summary.passed += 1
         elif report.failed:
@@ -256,12 +265,19 @@ class CompvizState:
             reports.append(FileReport(loaded.shown, path.name, sha256_of(path), loaded.results, loaded.gates,
                                       tuple(loaded.problems), tuple(summary.written), summary.error))
 
-        failed = sum(summary.failed for summary in self.summaries.values())
-        save = self.save_baseline is not None and not failed
-        if self.save_baseline is not None and failed:
-            # A baseline is the last good run: saving a failing one would let quality creep down.
-            self.notes.append(f"baseline not saved to {self.shown(self.save_baseline)}: {failed} gate"
-                              f"{'s' if failed != 1 else ''} failed")
+        save = self.save_baseline is not None
+        if save:
+            # A baseline is the last good run: saving a failing or partial one would let quality
+            # creep down. The gates' own outcomes count, run or deselected.
+            failed = sum(row.failed for loaded in self._loaded.values()
+                         if loaded.gates is not None for row in loaded.gates.rows)
+            invalid = sum(bool(loaded.problems) for loaded in self._loaded.values())
+            why = (f"{failed} gate{'s' if failed != 1 else ''} failed" if failed else
+                   f"{invalid} input{'s' if invalid != 1 else ''} invalid" if invalid else
+                   "the run was interrupted" if self.interrupted else "")
+            if why:
+                self.notes.append(f"baseline not saved to {self.shown(self.save_baseline)}: {why}")
+                save = False
         commit = git_commit(self.rootpath)
         document = run_json(reports, self.baseline, commit)
         markdown = summary_markdown(reports, self.baseline, self.output_dir, self.notes)
@@ -282,7 +298,8 @@ class CompvizState:
                 self.notes.append(f"GITHUB_STEP_SUMMARY not written: {exc}")
         if save:
             try:
-                atomic_write(self.save_baseline, dumps(merged_baseline(self.save_baseline, document)))
+                atomic_write(self.save_baseline, dumps(merged_baseline(self.save_baseline, document,
+                                                                       self.shown(self.save_baseline))))
                 self.outputs_written.append(self.save_baseline)
             except (OSError, BaselineError) as exc:
                 self.notes.append(f"baseline not saved: {exc}")
@@ -311,7 +328,6 @@ class CompvizState:
                 ungated = [row.label for row in loaded.gates.rows if row.ungated]
                 if ungated:
                     lines.append(f"  ungated rows ({len(ungated)}, no rule sets a check): " + "; ".join(ungated))
-            if loaded is not None and loaded.gates is not None:
                 if loaded.gates.new_rows:
                     lines.append(f"  new since the baseline ({len(loaded.gates.new_rows)}): "
                                  + "; ".join(loaded.gates.new_rows))

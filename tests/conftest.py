@@ -103,6 +103,11 @@ def heavy_modules_loaded(tmp_path_factory) -> None:
     from pytest_compviz.results import load_results
 
     render_artifacts(load_results(LLAMA2_CSV), tmp_path_factory.mktemp("warm"), ("png", "svg"))
+    # Imported lazily at session end: importing them once here means runs don't re-parse them
+    # (re-parsing under assertion rewriting hit a CPython 3.11 AST recursion error once).
+    import pytest_compviz.baseline  # noqa: F401
+    import pytest_compviz.report.pool  # noqa: F401
+    import pytest_compviz.report.summary  # noqa: F401
 
 
 # --- hypothesis profiles (test_fuzz.py) -------------------------------------------------------------

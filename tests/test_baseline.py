@@ -518,7 +518,7 @@ def test_an_existing_file_that_is_no_baseline_is_not_overwritten(pytester, resul
 
     result = run(pytester, "--compviz-input", CSV, "--compviz-save-baseline", "base.json")
 
-    result.stdout.fnmatch_lines([f"baseline not saved: {pytester.path / 'base.json'}: exists but is not a"
+    result.stdout.fnmatch_lines(["baseline not saved: base.json: exists but is not a"
                                  " pytest-compviz run; not overwritten"])
     assert (pytester.path / "base.json").read_text(encoding="utf-8") == '{"something": "else"}'
 
@@ -726,3 +726,34 @@ def test_a_failing_run_is_not_saved_as_the_baseline(pytester, results, base):
     assert (pytester.path / "base.json").read_bytes() == before
     assert "⚠️ baseline not saved to base.json: 1 gate failed" in (
         pytester.path / "compviz-report" / "summary.md").read_text(encoding="utf-8")
+
+
+def test_a_run_with_an_invalid_input_is_not_saved_as_the_baseline(pytester, results):
+    results("good.csv")
+    results("bad.csv", cells={(3, "model size, Gb"): "abc"})
+
+    result = run(pytester, "--compviz-input", "good.csv", "--compviz-input", "bad.csv",
+                 "--compviz-save-baseline", "base.json")
+
+    result.stdout.fnmatch_lines(["baseline not saved to base.json: 1 input invalid"])
+    assert not (pytester.path / "base.json").exists()
+
+
+def test_a_malformed_existing_baseline_is_kept_with_a_note(pytester, results):
+    (pytester.path / "base.json").write_text('{"schema": "pytest-compviz/run", "version": 1, "rows": "x"}')
+    results(CSV)
+
+    result = run(pytester, "--compviz-input", CSV, "--compviz-save-baseline", "base.json")
+
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["baseline not saved: base.json: exists but its rows are malformed (*); not overwritten"])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_a_configured_baseline_does_not_concern_runs_without_results_files(pytester):
+    pytester.makefile(".toml", pyproject='[tool.compviz]\nbaseline = "baselines/main.json"\n')
+    pytester.makepyfile(test_unit="def test_unit(): pass")
+
+    result = run(pytester)
+
+    result.assert_outcomes(passed=1)

@@ -640,3 +640,32 @@ def test_a_failed_worker_job_is_rendered_in_the_main_process():
     artifacts = Pending(jobs, [broken]).result()
 
     assert [(a.path, a.data) for a in artifacts] == [(a.path, a.data) for a in render_artifacts(results, Path("out"))]
+
+
+def test_xdist_reports_an_invalid_file_and_writes_the_valid_ones_outputs(pytester, results):
+    results("good.csv")
+    results("bad.csv", cells={(3, "model size, Gb"): "abc"})
+
+    result = pytester.runpytest_subprocess(*NO_CACHE, "-n", "2", "good.csv", "bad.csv")
+
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines_random([
+        "bad.csv: schema failed (1 problem); no gates run, no artifacts written",
+        "good.csv: 0 gates passed, 0 failed",
+    ])
+    summary = (pytester.path / "compviz-report" / "summary.md").read_text()
+    assert "## bad.csv" in summary and (pytester.path / "compviz-report" / "good.png").is_file()
+
+
+def test_strict_failures_are_counted_in_summary_and_json(pytester, results):
+    import json
+
+    results("llama2_asym.csv")
+
+    run(pytester, "--compviz-input", "llama2_asym.csv", "--compviz-strict", "--compviz-rule", "mode=int4; max-relative-error=9%")
+
+    summary = (pytester.path / "compviz-report" / "summary.md").read_text()
+    assert summary.startswith("# compviz: 1 gate passed, 8 failed")
+    assert "- ❌ int4 + awq + scale estimation (40% int4): no rule sets a check for this row (--compviz-strict)" in summary
+    document = json.loads((pytester.path / "compviz-report" / "compviz.json").read_text())
+    assert document["inputs"][0]["gates failed"] == 8

@@ -2,9 +2,9 @@
 
 The plugin forks one worker as it starts loading the first results file: with pandas already
 loaded, the worker imports matplotlib while the main process imports pandera and validates, then
-draws while pytest runs the gates. At the end of the session the main process draws whatever the
-worker has not started yet, from the other end of the queue, so a file of many models is drawn on
-two cores. The bytes are the same as drawn in-process.
+draws while pytest runs the gates. At the end of the session the main process draws the jobs still
+waiting in the executor (all but the couple already handed to the worker's queue), from the other
+end, so a file of many models is drawn on two cores. The bytes are the same as drawn in-process.
 
 ``fork`` only, and only while the process has a single thread (forking a threaded process can
 deadlock the child): so never on Windows or macOS, under an xdist worker, or when
@@ -32,8 +32,8 @@ def _ready() -> bool:
 
 
 class Pending:
-    """Artifacts being drawn. ``result()`` draws here the jobs the worker has not started
-    (newest first, while the worker works from the oldest), and any job a worker failed."""
+    """Artifacts being drawn. ``result()`` draws here the jobs that can still be cancelled (newest
+    first, while the worker works from the oldest), and any job a worker failed."""
 
     def __init__(self, jobs: list, futures: list[Future]):
         self.jobs = jobs

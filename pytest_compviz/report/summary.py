@@ -68,8 +68,8 @@ def run_json(reports: list[FileReport], baseline, commit: str | None) -> dict:
             "name": report.name, "file": report.shown, "sha256": report.sha256,
             "valid": report.results is not None,
             "problems": [str(p) for p in report.problems],
-            "gates passed": sum(len(r["gates"]) - sum(not g["passed"] for g in r["gates"]) for r in file_rows),
-            "gates failed": sum(not g["passed"] for r in file_rows for g in r["gates"]),
+            "gates passed": sum(row.gate_counts()[0] for row in report.gates.rows) if report.gates else 0,
+            "gates failed": sum(row.gate_counts()[1] for row in report.gates.rows) if report.gates else 0,
             "regressions": sum(1 for r in file_rows if r["regression"] and not r["regression"]["passed"]),
             "new rows": list(report.gates.new_rows) if report.gates else [],
             "missing rows": list(report.gates.missing_rows) if report.gates else [],
@@ -123,8 +123,8 @@ def summary_markdown(reports: list[FileReport], baseline, output_dir: Path, note
         by_model: dict[str, list] = {}
         for row in report.gates.rows:
             by_model.setdefault(row.model, []).append(row)
-            passed += sum(o.passed for o in row.outcomes) + (row.regression is not None and row.regression.passed)
-            failed += sum(not o.passed for o in row.outcomes) + (row.regression is not None and not row.regression.passed)
+            row_passed, row_failed = row.gate_counts()
+            passed, failed = passed + row_passed, failed + row_failed
         for model, rows in by_model.items():
             links = [f"[{path.name}]({_link(path, output_dir)})" for path, owner in report.written
                      if owner == model]
@@ -146,6 +146,8 @@ def summary_markdown(reports: list[FileReport], baseline, output_dir: Path, note
                             sections.append(f"- ❌ {_cell(o.message)}")
                     if row.regression is not None and not row.regression.passed:
                         sections.append(f"- ❌ {_cell(row.regression_message(baseline))}")
+                    if row.strict and row.ungated:
+                        sections.append(f"- ❌ {_cell(row.strict_message)}")
         if report.gates.new_rows:
             sections.append("New since the baseline: " + "; ".join(map(_cell, report.gates.new_rows)) + "\n")
         if report.gates.missing_rows:
