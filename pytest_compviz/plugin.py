@@ -93,12 +93,36 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
-    # The conftest.py files beside a --compviz-input CSV may implement our hooks, which are read at
-    # configure time: load them up front, as pytest does for the paths given on the command line.
     namespace = early_config.known_args_namespace
     inputs = getattr(namespace, "compviz_inputs", None) or []
-    if inputs and isinstance(getattr(namespace, "file_or_dir", None), list):
-        namespace.file_or_dir.extend(inputs)
+    paths = getattr(namespace, "file_or_dir", None)
+    named_csv = isinstance(paths, list) and any(str(p).split("::")[0].lower().endswith(".csv") for p in paths)
+    if (inputs or named_csv) and draws_here(early_config, namespace):
+        # Results files will be collected: fork the drawing worker now, before pytest loads the
+        # conftests and plugins configure, so matplotlib's import is done by the time it's needed.
+        render_pool(early_config)
+    # The conftest.py files beside a --compviz-input CSV may implement our hooks, which are read at
+    # configure time: load them up front, as pytest does for the paths given on the command line.
+    if inputs and isinstance(paths, list):
+        paths.extend(inputs)
+
+
+def draws_here(config: pytest.Config, option) -> bool:
+    """Whether this process draws tables and plots: not an xdist worker (which has a thread
+    running by this hook, so no worker is forked there either), not under --collect-only."""
+    return not hasattr(config, "workerinput") and not getattr(option, "collectonly", False)
+
+
+def render_pool(config: pytest.Config):
+    """This run's drawing worker (``report.pool.RenderPool``), forked on the first call; None
+    where drawing stays in this process."""
+    if RENDER_POOL_KEY not in config.stash:
+        from .report.pool import RenderPool
+
+        pool = config.stash[RENDER_POOL_KEY] = RenderPool.start()
+        if pool is not None:
+            config.add_cleanup(pool.shutdown)
+    return config.stash[RENDER_POOL_KEY]
 
 
 def _compviz_requested(config: pytest.Config) -> bool:
@@ -149,3 +173,4 @@ def pytest_collect_file(file_path, parent):
 
 # Where the run's CompvizState is kept; items.py reads it from here too.
 STATE_KEY = pytest.StashKey["object"]()
+RENDER_POOL_KEY = pytest.StashKey["object"]()

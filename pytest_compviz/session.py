@@ -15,6 +15,7 @@ import pytest
 
 from .baseline import BaselineError, Tolerances
 from .config import ConfigError, FileConfig, load_config, metric_from_table
+from .plugin import draws_here, render_pool
 from .problems import CompvizError, InputUnusable, InvalidResults, Problem, check_input_path
 from .rules import MAX_ERROR_INCREASE, MAX_RATE_DECREASE, Rule, RuleError, parse_rule, parse_tolerance
 from .spec import Metric, Settings
@@ -92,8 +93,7 @@ class CompvizState:
         self.save_baseline = Path(os.path.normpath(invocation / save)) if save else None
         self.outputs_written: list[Path] = []
         self.interrupted = False
-        self._pool = None  # report.pool.RenderPool, started with the first file (not on xdist workers)
-        self._renders = not hasattr(config, "workerinput") and not config.option.collectonly
+        self._renders = draws_here(config, config.option)
 
         # CSVs named on the command line are collected like test files.
         named = config.args if config.args_source == pytest.Config.ArgsSource.ARGS else []
@@ -101,6 +101,11 @@ class CompvizState:
         self._loaded: dict[Path, Loaded] = {}
         self._wanted: dict[Path, bool] = {}
         self.summaries: dict[Path, FileSummary] = {}
+        if self._renders and self.inputs:
+            # Results files will be collected (inputs from the configuration): fork the drawing
+            # worker now, while the process is small and single-threaded; it imports matplotlib
+            # while this one imports pandas.
+            render_pool(config)
 
     # --- collection -------------------------------------------------------------------------
 
@@ -132,15 +137,11 @@ class CompvizState:
         """Read, validate, derive and gate ``path`` once per run."""
         path = Path(os.path.normpath(path))
         if path not in self._loaded:
+            if self._renders:  # a file found by a glob: start the worker now, if not yet started
+                render_pool(self.config)
             from .gates import evaluate
             from .results import load_results
 
-            if self._renders and self._pool is None:
-                from .report.pool import RenderPool
-
-                # Forked now, with pandas loaded: the worker imports matplotlib while this process
-                # imports pandera and validates.
-                self._pool = RenderPool.start() or False
             shown = self.shown(path)
             loaded = Loaded(shown)
             try:
@@ -161,12 +162,12 @@ class CompvizState:
 
     def _render_in_background(self, loaded: Loaded):
         """The file's tables and plots, drawn by the worker processes while pytest runs the gates."""
-        if not self._pool:
+        pool = render_pool(self.config) if self._renders else None
+        if pool is None:
             return None
         from .report.artifacts import model_jobs
 
-        return self._pool.submit(model_jobs(loaded.results, self.output_dir, gates=loaded.gates,
-                                            baseline=self.baseline))
+        return pool.submit(model_jobs(loaded.results, self.output_dir, gates=loaded.gates, baseline=self.baseline))
 
     # --- hooks (this object is registered as a plugin) -----------------------------------------
 
@@ -180,10 +181,6 @@ class CompvizState:
         self.write_outputs()
         if any(summary.error for summary in self.summaries.values()) and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a lost report must not pass CI
-    def pytest_unconfigure(self) -> None:
-        if self._pool:
-            self._pool.shutdown()
-
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if hasattr(self.config, "workerinput") or self.config.option.collectonly:
             return

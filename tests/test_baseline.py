@@ -693,7 +693,7 @@ def test_plot_with_a_baseline_draws_the_overlay_and_decodes(pytester, results, b
 
 
 def test_overlay_draws_faint_baseline_points_arrows_limits_and_rings():
-    from pytest_compviz.report.plot import Overlay, trade_off_figure
+    from pytest_compviz.report.plot import Overlay, plot_points, trade_off_figure
     from pytest_compviz.results import load_results
 
     [entry] = load_results(LLAMA2_CSV).models()
@@ -704,8 +704,9 @@ def test_overlay_draws_faint_baseline_points_arrows_limits_and_rings():
                       previous=((int4, 0.06, 7.5), (awq, frame.at[awq, "average relative error"],
                                                       frame.at[awq, "compression rate"])))
 
-    plain = trade_off_figure(frame, entry.model, "fp32", 4).axes[0]
-    drawn = trade_off_figure(frame, entry.model, "fp32", 4, overlay).axes[0]
+    points = plot_points(frame, "fp32")
+    plain = trade_off_figure(points, entry.model, "fp32", 4).axes[0]
+    drawn = trade_off_figure(points, entry.model, "fp32", 4, overlay).axes[0]
 
     labels = drawn.get_legend_handles_labels()[1]
     assert "baseline run" in labels and "failed gate" in labels and "max error 8.0%: int4, data-free" in labels

@@ -16,7 +16,7 @@ from pytest_compviz.metrics import relative_errors
 from pytest_compviz.problems import InputUnusable, InvalidResults
 from pytest_compviz.report.artifacts import render_artifacts, write_artifacts
 from pytest_compviz.report.markdown import markdown_table
-from pytest_compviz.report.plot import classify, figure_bytes, trade_off_figure
+from pytest_compviz.report.plot import classify, figure_bytes, plot_points, trade_off_figure
 from pytest_compviz.results import load_results
 from pytest_compviz.spec import DEFAULT_METRICS, Metric, Settings
 
@@ -459,7 +459,7 @@ def test_series_classification(llama2):
 
 def test_plot_has_title_axes_legend_and_annotations(llama2):
     (model,) = llama2.models()
-    figure = trade_off_figure(model.frame, model.model, "fp32", 4)
+    figure = trade_off_figure(plot_points(model.frame, "fp32"), model.model, "fp32", 4)
     axes = figure.axes[0]
     assert axes.get_title() == f"Accuracy/footprint trade-off: {MODEL}"
     assert axes.get_xlabel() == "average relative error vs fp32, % (mean over 4 metrics)"
@@ -484,7 +484,7 @@ def test_file_without_mixed_precision_rows_still_plots(write_csv, tmp_path):
     results = load_results(str(write_csv("nomixed.csv", rows)))
     (model,) = results.models()
     assert "mixed precision (int4/int8 ratio)" not in set(classify(model.frame, "fp32"))
-    figure = trade_off_figure(model.frame, model.model, "fp32", 4)
+    figure = trade_off_figure(plot_points(model.frame, "fp32"), model.model, "fp32", 4)
     assert legend_labels(figure) == [
         "int4 + LoRA correction", "int4 + GPTQ", "int4, data-free", "fp32 (baseline)", "int8",
     ]
@@ -497,7 +497,7 @@ def test_file_without_mixed_precision_rows_still_plots(write_csv, tmp_path):
 def test_one_metric_axis_label_is_singular(write_csv):
     settings = Settings(metrics=(Metric(ACC, "higher", minimum=0, maximum=1),))
     (model,) = load_results(str(write_csv()), settings).models()
-    figure = trade_off_figure(model.frame, model.model, "fp32", 1)
+    figure = trade_off_figure(plot_points(model.frame, "fp32"), model.model, "fp32", 1)
     assert figure.axes[0].get_xlabel() == "average relative error vs fp32, % (mean over 1 metric)"
 
 

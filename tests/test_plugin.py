@@ -625,23 +625,6 @@ def test_worker_processes_draw_the_same_bytes_as_the_main_process(pytester, resu
     assert outputs["2"] == outputs["0"]
 
 
-def test_a_failed_worker_job_is_rendered_in_the_main_process():
-    from concurrent.futures import Future
-
-    from pytest_compviz.report.artifacts import model_jobs, render_artifacts
-    from pytest_compviz.report.pool import Pending
-    from pytest_compviz.results import load_results
-
-    results = load_results(LLAMA2_CSV)
-    jobs = model_jobs(results, Path("out"))
-    broken = Future()
-    broken.set_exception(RuntimeError("worker died"))
-
-    artifacts = Pending(jobs, [broken]).result()
-
-    assert [(a.path, a.data) for a in artifacts] == [(a.path, a.data) for a in render_artifacts(results, Path("out"))]
-
-
 def test_xdist_reports_an_invalid_file_and_writes_the_valid_ones_outputs(pytester, results):
     results("good.csv")
     results("bad.csv", cells={(3, "model size, Gb"): "abc"})

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..results import Results
+from ..rules import MAX_ERROR
 from .files import artifact_stem, atomic_write
-from .markdown import markdown_table
-from .plot import Overlay, figure_bytes, series_error_limits, trade_off_figure
+from .markdown import pipe_table, table_cells
+from .plot import Overlay, Point, figure_bytes, plot_points, series_error_limits, trade_off_figure
+
+if TYPE_CHECKING:
+    from ..results import Results
 
 
 @dataclass(frozen=True)
@@ -21,11 +25,12 @@ class Artifact:
 
 @dataclass(frozen=True)
 class ModelJob:
-    """Everything one model's table and plots need: small and picklable, so a worker process can
-    render it (see ``pool.RenderPool``)."""
+    """Everything one model's table and plots need, as plain data: a drawing worker process
+    renders it without importing pandas (see ``pool.RenderPool``)."""
 
     model: str
-    frame: object  # pandas.DataFrame: the model's derived rows
+    cells: list[list[str]]  # the table's formatted cells
+    points: tuple[Point, ...]
     stem: str
     baseline_mode: str
     metric_count: int
@@ -42,16 +47,17 @@ def model_jobs(results: Results, output_dir: Path, image_formats=("png",), gates
     jobs = []
     for entry in models:
         stem = _unique(artifact_stem(results.path, entry.model, single_model=len(models) == 1), used)
-        overlay = _overlay(entry.frame, results.settings.baseline_mode, gates, baseline)
-        jobs.append(ModelJob(entry.model, entry.frame, stem, results.settings.baseline_mode,
-                             len(results.settings.metrics), overlay, output_dir, tuple(image_formats)))
+        mode = results.settings.baseline_mode
+        jobs.append(ModelJob(entry.model, table_cells(entry.frame), plot_points(entry.frame, mode), stem, mode,
+                             len(results.settings.metrics), _overlay(entry.frame, mode, gates, baseline),
+                             output_dir, tuple(image_formats)))
     return jobs
 
 
 def render_model(job: ModelJob) -> list[Artifact]:
     """The table (``.md``) and plot(s) of one model."""
-    artifacts = [Artifact(job.output_dir / f"{job.stem}.md", markdown_table(job.frame).encode(), job.model)]
-    figure = trade_off_figure(job.frame, job.model, job.baseline_mode, job.metric_count, job.overlay)
+    artifacts = [Artifact(job.output_dir / f"{job.stem}.md", pipe_table(job.cells).encode(), job.model)]
+    figure = trade_off_figure(job.points, job.model, job.baseline_mode, job.metric_count, job.overlay)
     for image_format in job.image_formats:
         artifacts.append(Artifact(job.output_dir / f"{job.stem}.{image_format}", figure_bytes(figure, image_format),
                                   job.model))
@@ -71,7 +77,7 @@ def _overlay(frame, baseline_mode: str, gates, baseline) -> Overlay:
     limits = {}
     for row in rows:
         for outcome in row.outcomes:
-            if outcome.check.name == "max-relative-error":
+            if outcome.check.name == MAX_ERROR:
                 limits[row.index] = (outcome.check.limit, outcome.rule.source)
     previous = tuple(
         (row.index, row.regression.baseline_error, row.regression.baseline_rate)

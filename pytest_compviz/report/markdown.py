@@ -7,10 +7,12 @@ depend on tabulate's number handling.
 from __future__ import annotations
 
 import math
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..spec import ERROR, INT4, INT8, LORA_RANK, MODE, RATE
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COLUMNS = (MODE, INT4, INT8, LORA_RANK, ERROR, RATE)
 
@@ -44,16 +46,25 @@ def sort_by_error(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(ERROR, kind="stable")
 
 
-def markdown_table(frame: pd.DataFrame) -> str:
-    """The table of one model's derived rows, ending with one newline."""
-    from tabulate import tabulate
-
-    rows = [
+def table_cells(frame: pd.DataFrame) -> list[list[str]]:
+    """The formatted cells of one model's derived rows, sorted as the table shows them."""
+    return [
         [_FORMATS[column](row[column]) if column in frame.columns else "" for column in COLUMNS]
         for _, row in sort_by_error(frame).iterrows()
     ]
+
+
+def pipe_table(cells: list[list[str]]) -> str:
+    """The Markdown table of ``table_cells``, ending with one newline."""
+    from tabulate import tabulate
+
     headers = [column.replace(" ", "<br>") for column in COLUMNS]
     text = tabulate(
-        rows, headers=headers, tablefmt="pipe", colalign=["left"] * len(COLUMNS), disable_numparse=True
+        cells, headers=headers, tablefmt="pipe", colalign=["left"] * len(COLUMNS), disable_numparse=True
     )
     return text + "\n"
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """The table of one model's derived rows, ending with one newline."""
+    return pipe_table(table_cells(frame))

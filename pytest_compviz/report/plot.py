@@ -1,7 +1,8 @@
 """The accuracy/footprint trade-off plot of one model.
 
 Built on ``matplotlib.figure.Figure`` with the Agg canvas: no pyplot, so no global figure state
-and no GUI backend, and it is safe to render several plots in one process.
+and no GUI backend, and it is safe to render several plots in one process. Drawing takes plain
+``Point`` records, not a data frame: a drawing worker process then never imports pandas.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..spec import ERROR, LORA_RANK, MODE, PLOT_NAME, RATE
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,29 @@ def classify(frame: pd.DataFrame, baseline_mode: str) -> pd.Series:
     return frame.apply(kind, axis=1)
 
 
-def _label(row) -> str:
-    name = row[PLOT_NAME] if PLOT_NAME in row.index else ""
-    return str(name) if isinstance(name, str) and name else str(row[MODE])
+@dataclass(frozen=True)
+class Point:
+    """One row as the plot needs it."""
+
+    index: int  # the row's index in the results: what an ``Overlay`` refers to
+    kind: str  # a series label, ``"baseline"`` or ``"int8"``
+    label: str  # the text next to the point
+    error: float  # average relative error, percent
+    rate: float  # compression rate
+
+
+def plot_points(frame: pd.DataFrame, baseline_mode: str) -> tuple[Point, ...]:
+    """The points of one model's derived rows (``average relative error``, ``compression rate``),
+    in the rows' order."""
+    kinds = classify(frame, baseline_mode)
+    names = frame[PLOT_NAME] if PLOT_NAME in frame.columns else None
+    points = []
+    for index, mode, error, rate in zip(frame.index, frame[MODE], frame[ERROR], frame[RATE]):
+        kind = kinds[index]
+        name = names[index] if names is not None else ""
+        label = baseline_mode if kind == "baseline" else (name if isinstance(name, str) and name else str(mode))
+        points.append(Point(int(index), kind, label, float(error * 100), float(rate)))
+    return tuple(points)
 
 
 @dataclass(frozen=True)
@@ -79,9 +102,9 @@ def series_error_limits(frame: pd.DataFrame, baseline_mode: str, limits: dict) -
     return tuple(found)
 
 
-def trade_off_figure(frame: pd.DataFrame, model: str, baseline_mode: str, metric_count: int,
+def trade_off_figure(points: tuple[Point, ...], model: str, baseline_mode: str, metric_count: int,
                      overlay: Overlay = Overlay()):
-    """The figure for one model's derived rows (``average relative error``, ``compression rate``)."""
+    """The figure of one model's points (see ``plot_points``)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -91,16 +114,14 @@ def trade_off_figure(frame: pd.DataFrame, model: str, baseline_mode: str, metric
     # drawing time.
     figure.subplots_adjust(left=0.075, right=0.985, top=0.945, bottom=0.085)
     axes = figure.add_subplot()
-    kinds = classify(frame, baseline_mode)
-    x = frame[ERROR] * 100
-    y = frame[RATE]
 
     for series in SERIES:
-        rows = frame[kinds == series.label].sort_values(RATE, kind="stable")
-        if rows.empty:
+        # sorted() is stable: equal rates keep the file's order.
+        rows = sorted((p for p in points if p.kind == series.label), key=_by_rate)
+        if not rows:
             continue
         axes.plot(
-            rows[ERROR] * 100, rows[RATE], marker=series.marker, color=series.color,
+            [p.error for p in rows], [p.rate for p in rows], marker=series.marker, color=series.color,
             linestyle="-" if series.connect and len(rows) > 1 else "none", markersize=7,
             label=series.label,
         )
@@ -108,16 +129,16 @@ def trade_off_figure(frame: pd.DataFrame, model: str, baseline_mode: str, metric
         ("baseline", "*", "black", f"{baseline_mode} (baseline)"),
         ("int8", "P", "tab:gray", "int8"),
     ):
-        rows = frame[kinds == kind]
-        if not rows.empty:
-            axes.plot(rows[ERROR] * 100, rows[RATE], marker=marker, color=color, linestyle="none",
-                      markersize=11, label=name)
+        rows = [p for p in points if p.kind == kind]
+        if rows:
+            axes.plot([p.error for p in rows], [p.rate for p in rows], marker=marker, color=color,
+                      linestyle="none", markersize=11, label=name)
 
-    _draw_overlay(axes, frame, overlay, x, y)
+    _draw_overlay(axes, points, overlay)
 
-    for index, offset in _label_offsets(x, y).items():
-        label = baseline_mode if kinds[index] == "baseline" else _label(frame.loc[index])
-        axes.annotate(label, (x[index], y[index]), textcoords="offset points", xytext=offset, fontsize=8)
+    for point, offset in _label_offsets(points):
+        axes.annotate(point.label, (point.error, point.rate), textcoords="offset points", xytext=offset,
+                      fontsize=8)
 
     axes.set_title(f"Accuracy/footprint trade-off: {model}")
     axes.set_xlabel(
@@ -131,31 +152,36 @@ def trade_off_figure(frame: pd.DataFrame, model: str, baseline_mode: str, metric
     return figure
 
 
+def _by_rate(point: Point) -> tuple[bool, float]:
+    return (math.isnan(point.rate), point.rate)  # as pandas sorts: NaN last
+
+
 # A plot stays readable (and fast: text layout is most of the drawing time) with at most this many
 # point labels; denser plots label an evenly spaced subset.
 MAX_LABELS = 30
 
 
-def _label_offsets(x: pd.Series, y: pd.Series) -> dict:
+def _label_offsets(points: tuple[Point, ...]) -> list[tuple[Point, tuple[int, int]]]:
     """Which points get a label and where it goes, in points from the point: above right, or
     below right when an already-labelled point is close by (GPTQ and LoRA rank 32 at one rate).
     Closeness is looked up in a grid of cells, so this stays linear in the number of points."""
-    span_x = (x.max() - x.min()) or 1.0
-    span_y = (y.max() - y.min()) or 1.0
-    step = -(-len(x) // MAX_LABELS)  # ceil: label every step-th point
+    if not points:
+        return []
+    low_x, low_y = min(p.error for p in points), min(p.rate for p in points)
+    span_x = (max(p.error for p in points) - low_x) or 1.0
+    span_y = (max(p.rate for p in points) - low_y) or 1.0
+    step = -(-len(points) // MAX_LABELS)  # ceil: label every step-th point
     cells: set[tuple[int, int]] = set()
-    offsets = {}
-    for position, index in enumerate(x.index):
-        if position % step:
-            continue
-        cell = (int((x[index] - x.min()) / span_x / 0.06), int((y[index] - y.min()) / span_y / 0.04))
+    placed = []
+    for point in points[::step]:
+        cell = (int((point.error - low_x) / span_x / 0.06), int((point.rate - low_y) / span_y / 0.04))
         near = any((cell[0] + dx, cell[1] + dy) in cells for dx in (-1, 0, 1) for dy in (-1, 0, 1))
-        offsets[index] = (6, -11) if near else (6, 5)
+        placed.append((point, (6, -11) if near else (6, 5)))
         cells.add(cell)
-    return offsets
+    return placed
 
 
-def _draw_overlay(axes, frame: pd.DataFrame, overlay: Overlay, x: pd.Series, y: pd.Series) -> None:
+def _draw_overlay(axes, points: tuple[Point, ...], overlay: Overlay) -> None:
     colors = {series.label: series.color for series in SERIES}
     by_limit: dict[float, list[str]] = {}
     for label, limit in overlay.error_limits:
@@ -166,19 +192,22 @@ def _draw_overlay(axes, frame: pd.DataFrame, overlay: Overlay, x: pd.Series, y: 
         names = ", ".join(label.split(" (")[0] for label in labels)
         axes.axvline(limit * 100, color=color, linestyle="--", linewidth=1, alpha=0.8,
                      label=f"max error {limit:.1%}: {names}")
+    by_index = {p.index: p for p in points}
     if overlay.previous:
         before_x = [error * 100 for _, error, _ in overlay.previous]
         before_y = [rate for _, _, rate in overlay.previous]
         axes.plot(before_x, before_y, marker="o", color="tab:gray", alpha=0.35, linestyle="none",
                   markersize=6, label="baseline run")
         for (index, error, rate) in overlay.previous:
-            if abs(error * 100 - x[index]) > 1e-9 or abs(rate - y[index]) > 1e-9:
-                axes.annotate("", xy=(x[index], y[index]), xytext=(error * 100, rate),
+            now = by_index[index]
+            if abs(error * 100 - now.error) > 1e-9 or abs(rate - now.rate) > 1e-9:
+                axes.annotate("", xy=(now.error, now.rate), xytext=(error * 100, rate),
                               arrowprops={"arrowstyle": "->", "color": "tab:gray", "alpha": 0.6})
-    failing = [i for i in frame.index if i in overlay.failing]
+    failing = [p for p in points if p.index in overlay.failing]
     if failing:
-        axes.plot(x[failing], y[failing], marker="o", markersize=16, markerfacecolor="none",
-                  markeredgecolor="tab:red", markeredgewidth=2, linestyle="none", label="failed gate")
+        axes.plot([p.error for p in failing], [p.rate for p in failing], marker="o", markersize=16,
+                  markerfacecolor="none", markeredgecolor="tab:red", markeredgewidth=2, linestyle="none",
+                  label="failed gate")
 
 
 def figure_bytes(figure, image_format: str) -> bytes:

@@ -1,0 +1,158 @@
+"""The drawing worker (``report.pool``): real forked processes, real drawing."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import LLAMA2_CSV
+
+from pytest_compviz.plugin import RENDER_POOL_KEY
+from pytest_compviz.report import artifacts
+from pytest_compviz.report.artifacts import Artifact, model_jobs, render_artifacts
+from pytest_compviz.report.pool import RenderPool
+from pytest_compviz.results import load_results
+
+pytestmark = [
+    pytest.mark.usefixtures("heavy_modules_loaded"),
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only"),
+]
+
+
+@pytest.fixture
+def jobs(tmp_path):
+    return model_jobs(load_results(LLAMA2_CSV), tmp_path / "out", ("png", "svg"))
+
+
+@pytest.fixture
+def pool(monkeypatch):
+    monkeypatch.setenv("COMPVIZ_RENDER_PROCESSES", "2")
+    started = RenderPool.start()
+    assert started is not None, "no worker: this process has more than one thread?"
+    yield started
+    started.shutdown()
+
+
+def in_process(jobs) -> list[tuple[Path, bytes]]:
+    return [(a.path, a.data) for job in jobs for a in artifacts.render_model(job)]
+
+
+def test_the_worker_draws_the_same_bytes_as_the_main_process(pool, jobs):
+    drawn = pool.submit(jobs).result()
+
+    assert [(a.path, a.data) for a in drawn] == in_process(jobs)
+
+
+def test_jobs_are_plain_data_so_the_worker_never_imports_pandas(jobs, tmp_path):
+    """The worker is forked before pandas is imported; a job that needed pandas to unpickle would
+    cost it 0.3 s. Unpickled and drawn in a fresh interpreter, no pandas gets imported."""
+    (tmp_path / "jobs.pickle").write_bytes(pickle.dumps(jobs))
+    code = (
+        "import pickle, sys\n"
+        "from pytest_compviz.report.artifacts import render_model\n"
+        "jobs = pickle.load(open(sys.argv[1], 'rb'))\n"
+        "drawn = [render_model(job) for job in jobs]\n"
+        "print(len(drawn), 'pandas' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "jobs.pickle")],
+                          capture_output=True, text=True, check=True)
+
+    assert done.stdout.split() == ["1", "False"]
+
+
+def test_a_job_the_worker_fails_is_drawn_in_the_main_process(monkeypatch, jobs):
+    real, main = artifacts.render_model, os.getpid()
+
+    def fails_in_workers(job):
+        if os.getpid() != main:
+            raise RuntimeError("broken worker")
+        return real(job)
+
+    monkeypatch.setattr(artifacts, "render_model", fails_in_workers)  # forked workers inherit it
+    monkeypatch.setenv("COMPVIZ_RENDER_PROCESSES", "1")
+    pool = RenderPool.start()
+    try:
+        drawn = pool.submit(jobs).result()
+    finally:
+        pool.shutdown()
+
+    assert [(a.path, a.data) for a in drawn] == in_process(jobs)
+
+
+def test_once_the_workers_are_gone_the_main_process_draws_everything(pool, jobs):
+    os.killpg(pool._pid, 9)
+
+    drawn = pool.submit(jobs).result()
+
+    assert [(a.path, a.data) for a in drawn] == in_process(jobs)
+
+
+def test_a_batch_of_several_models_is_shared_with_a_helper_process(monkeypatch, tmp_path):
+    import time
+
+    def whose(job):  # stands for a slow plot; says which process drew it
+        time.sleep(0.05)
+        return [Artifact(job.output_dir / job.stem, str(os.getpid()).encode(), job.model)]
+
+    monkeypatch.setattr(artifacts, "render_model", whose)
+    monkeypatch.setenv("COMPVIZ_RENDER_PROCESSES", "2")
+    pool = RenderPool.start()
+    try:
+        fake_jobs = [artifacts.ModelJob(f"m{n}", [], (), f"m{n}", "fp32", 4, None, tmp_path, ("png",))
+                     for n in range(8)]
+        drawn = pool.submit(fake_jobs).result()
+    finally:
+        pool.shutdown()
+
+    assert [a.model for a in drawn] == [f"m{n}" for n in range(8)]  # in job order
+    drawers = {a.data for a in drawn}
+    assert len(drawers) == 2 and str(os.getpid()).encode() not in drawers
+
+
+def test_shutdown_ends_the_worker_and_removes_the_spool(monkeypatch, jobs):
+    monkeypatch.setenv("COMPVIZ_RENDER_PROCESSES", "1")
+    pool = RenderPool.start()
+    pool.submit(jobs).result()
+
+    pool.shutdown()
+
+    with pytest.raises(ProcessLookupError):
+        os.kill(pool._pid, 0)  # reaped, not a zombie
+    assert not os.path.exists(pool._spool)
+
+
+def test_no_worker_when_disabled_or_in_a_threaded_process(monkeypatch):
+    import threading
+
+    monkeypatch.setenv("COMPVIZ_RENDER_PROCESSES", "0")
+    assert RenderPool.start() is None
+    monkeypatch.setenv("COMPVIZ_RENDER_PROCESSES", "1")
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert RenderPool.start() is None  # forking a threaded process can deadlock the child
+    finally:
+        stop.set()
+        thread.join()
+
+
+@pytest.mark.parametrize(("args", "forked"), [
+    (("--compviz-input", "llama2_asym.csv"), True),
+    (("llama2_asym.csv",), True),
+    (("--compviz-input", "llama2_asym.csv", "--collect-only"), False),
+    (("test_nothing.py",), False),
+])
+def test_the_plugin_forks_the_worker_only_when_results_files_will_be_drawn(pytester, monkeypatch, args, forked):
+    monkeypatch.setenv("COMPVIZ_RENDER_PROCESSES", "1")
+    pytester.path.joinpath("llama2_asym.csv").write_bytes(LLAMA2_CSV.read_bytes())
+    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+
+    recorder = pytester.inline_run("-p", "no:cacheprovider", *args)
+
+    config = recorder.getcall("pytest_unconfigure").config
+    assert (config.stash.get(RENDER_POOL_KEY, None) is not None) is forked
