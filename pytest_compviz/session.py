@@ -181,6 +181,18 @@ class CompvizState:
         self.write_outputs()
         if any(summary.error for summary in self.summaries.values()) and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a lost report must not pass CI
+    def pytest_unconfigure(self) -> None:
+        if self._loaded and os.environ.get("COMPVIZ_FREEZE_AT_EXIT", "1") != "0":
+            import atexit
+            import gc
+
+            # As the interpreter exits, CPython's last collections walk every object pandas and
+            # pandera made: 0.25 s after the main job, 0.6 s after a 4,000-item run. Frozen, they
+            # are skipped. Registered here, it runs only at exit, first of the exit handlers: no
+            # memory is held while the process lives. What changes is that objects still in
+            # reference cycles at exit get no __del__, which CPython never promised either.
+            atexit.register(gc.freeze)
+
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if hasattr(self.config, "workerinput") or self.config.option.collectonly:
             return
