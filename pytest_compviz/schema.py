@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -33,7 +34,12 @@ class ResultsTable:
     settings: Settings
 
     def line_of(self, index) -> int:
-        return int(self.lines.loc[index])
+        return self._line_numbers[index]
+
+    @cached_property
+    def _line_numbers(self) -> dict:
+        # Looked up once per row by the gates, the baseline and the reports: a dict, not .loc.
+        return {index: int(line) for index, line in self.lines.items()}
 
 
 def validate(raw: RawTable, settings: Settings = Settings()) -> ResultsTable:

@@ -100,6 +100,7 @@ class CompvizState:
         self.explicit = {Path(os.path.normpath(invocation / arg.split("::")[0])) for arg in named}
         self._loaded: dict[Path, Loaded] = {}
         self._wanted: dict[Path, bool] = {}
+        self._report_paths: dict[str, Path | None] = {}  # report location -> results file, if one
         self.summaries: dict[Path, FileSummary] = {}
         if self._renders and self.inputs:
             # Results files will be collected (inputs from the configuration): fork the drawing
@@ -233,8 +234,12 @@ class CompvizState:
             return
         # The location is our reportinfo path relative to the rootdir (it may start with ../):
         # unlike the node id, it names files outside the rootdir and of any suffix.
-        path = Path(os.path.normpath(self.rootpath / report.location[0]))
-        if not self.wants(path):
+        location = report.location[0]
+        if location not in self._report_paths:  # once per file, not per report
+            path = Path(os.path.normpath(self.rootpath / location))
+            self._report_paths[location] = path if self.wants(path) else None
+        path = self._report_paths[location]
+        if path is None:
             return
         summary = self.summaries.setdefault(path, FileSummary())  # under xdist: how files become known
         if report.nodeid.endswith("::schema"):

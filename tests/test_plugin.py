@@ -652,3 +652,27 @@ def test_strict_failures_are_counted_in_summary_and_json(pytester, results):
     assert "- ❌ int4 + awq + scale estimation (40% int4): no rule sets a check for this row (--compviz-strict)" in summary
     document = json.loads((pytester.path / "compviz-report" / "compviz.json").read_text())
     assert document["inputs"][0]["gates failed"] == 8
+
+
+@pytest.mark.parametrize(("args", "setting", "frozen"), [
+    (("--compviz-input", "llama2_asym.csv"), None, True),
+    (("--compviz-input", "llama2_asym.csv"), "0", False),
+    (("test_nothing.py",), None, False),  # no results loaded: exit left alone
+])
+def test_the_garbage_collector_is_frozen_at_exit_only_after_loading_results(pytester, results, monkeypatch,
+                                                                               args, setting, frozen):
+    results("llama2_asym.csv")
+    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+    # Registered before the plugin's handler, so it runs after it (exit handlers run last-in first-out).
+    pytester.makeconftest("import atexit, gc\n"
+                          "atexit.register(lambda: print('frozen objects at exit:', gc.get_freeze_count()))\n")
+    if setting is None:
+        monkeypatch.delenv("COMPVIZ_FREEZE_AT_EXIT", raising=False)
+    else:
+        monkeypatch.setenv("COMPVIZ_FREEZE_AT_EXIT", setting)
+
+    result = pytester.runpytest_subprocess(*NO_CACHE, *args)
+
+    assert result.ret == pytest.ExitCode.OK
+    [line] = [line for line in result.outlines if line.startswith("frozen objects at exit:")]
+    assert (int(line.split(":")[1]) > 0) is frozen

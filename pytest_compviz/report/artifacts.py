@@ -44,12 +44,14 @@ def model_jobs(results: Results, output_dir: Path, image_formats=("png",), gates
     failed rows, series-wide error limits and the baseline points."""
     models = results.models()
     used: set[str] = set()
+    mode = results.settings.baseline_mode
+    gated = {row.index: row for row in gates.rows} if gates is not None else None
     jobs = []
     for entry in models:
         stem = _unique(artifact_stem(results.path, entry.model, single_model=len(models) == 1), used)
-        mode = results.settings.baseline_mode
-        jobs.append(ModelJob(entry.model, table_cells(entry.frame), plot_points(entry.frame, mode), stem, mode,
-                             len(results.settings.metrics), _overlay(entry.frame, mode, gates, baseline),
+        points = plot_points(entry.frame, mode)
+        jobs.append(ModelJob(entry.model, table_cells(entry.frame), points, stem, mode,
+                             len(results.settings.metrics), _overlay(points, gated, baseline),
                              output_dir, tuple(image_formats)))
     return jobs
 
@@ -70,10 +72,11 @@ def render_artifacts(results: Results, output_dir: Path, image_formats=("png",),
     return [a for job in model_jobs(results, output_dir, image_formats, gates, baseline) for a in render_model(job)]
 
 
-def _overlay(frame, baseline_mode: str, gates, baseline) -> Overlay:
-    if gates is None:
+def _overlay(points: tuple[Point, ...], gated: dict | None, baseline) -> Overlay:
+    """``gated``: the gate outcomes of the file's rows by row index (None: not gated)."""
+    if gated is None:
         return Overlay()
-    rows = [row for row in gates.rows if row.index in frame.index]
+    rows = [gated[p.index] for p in points if p.index in gated]
     limits = {}
     for row in rows:
         for outcome in row.outcomes:
@@ -85,7 +88,7 @@ def _overlay(frame, baseline_mode: str, gates, baseline) -> Overlay:
     ) if baseline is not None else ()
     return Overlay(
         failing=frozenset(row.index for row in rows if row.failed),
-        error_limits=series_error_limits(frame, baseline_mode, limits),
+        error_limits=series_error_limits(points, limits),
         previous=previous,
     )
 

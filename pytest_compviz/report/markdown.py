@@ -48,10 +48,10 @@ def sort_by_error(frame: pd.DataFrame) -> pd.DataFrame:
 
 def table_cells(frame: pd.DataFrame) -> list[list[str]]:
     """The formatted cells of one model's derived rows, sorted as the table shows them."""
-    return [
-        [_FORMATS[column](row[column]) if column in frame.columns else "" for column in COLUMNS]
-        for _, row in sort_by_error(frame).iterrows()
-    ]
+    rows = sort_by_error(frame)
+    blank = [""] * len(rows)
+    columns = [[_FORMATS[c](value) for value in rows[c]] if c in rows.columns else blank for c in COLUMNS]
+    return [list(cells) for cells in zip(*columns)]
 
 
 def pipe_table(cells: list[list[str]]) -> str:

@@ -34,25 +34,28 @@ DATA_FREE = Series("int4, data-free", "s", "tab:red", False)
 SERIES = (MIXED, LORA, GPTQ, DATA_FREE)
 
 
+def kind_of(mode: str, lora_rank, baseline_mode: str) -> str:
+    """A row's series label, or ``"baseline"`` / ``"int8"`` for the reference markers."""
+    if mode == baseline_mode:
+        return "baseline"
+    if lora_rank == lora_rank and lora_rank is not None:  # not NaN
+        return LORA.label
+    if "gptq" in mode.lower():
+        return GPTQ.label
+    if mode == "int4":
+        return DATA_FREE.label
+    if mode == "int8":
+        return "int8"
+    return MIXED.label
+
+
 def classify(frame: pd.DataFrame, baseline_mode: str) -> pd.Series:
-    """Each row's series label, or ``"baseline"`` / ``"int8"`` for the reference markers."""
+    """Each row's ``kind_of``."""
+    import pandas as pd
 
-    def kind(row) -> str:
-        mode = str(row[MODE])
-        rank = row[LORA_RANK] if LORA_RANK in row.index else math.nan
-        if mode == baseline_mode:
-            return "baseline"
-        if rank == rank and rank is not None:  # not NaN
-            return LORA.label
-        if "gptq" in mode.lower():
-            return GPTQ.label
-        if mode == "int4":
-            return DATA_FREE.label
-        if mode == "int8":
-            return "int8"
-        return MIXED.label
-
-    return frame.apply(kind, axis=1)
+    ranks = frame[LORA_RANK] if LORA_RANK in frame.columns else [math.nan] * len(frame)
+    return pd.Series([kind_of(str(mode), rank, baseline_mode) for mode, rank in zip(frame[MODE], ranks)],
+                     index=frame.index, dtype=object)
 
 
 @dataclass(frozen=True)
@@ -69,12 +72,12 @@ class Point:
 def plot_points(frame: pd.DataFrame, baseline_mode: str) -> tuple[Point, ...]:
     """The points of one model's derived rows (``average relative error``, ``compression rate``),
     in the rows' order."""
-    kinds = classify(frame, baseline_mode)
-    names = frame[PLOT_NAME] if PLOT_NAME in frame.columns else None
+    ranks = frame[LORA_RANK] if LORA_RANK in frame.columns else [math.nan] * len(frame)
+    names = frame[PLOT_NAME] if PLOT_NAME in frame.columns else [""] * len(frame)
     points = []
-    for index, mode, error, rate in zip(frame.index, frame[MODE], frame[ERROR], frame[RATE]):
-        kind = kinds[index]
-        name = names[index] if names is not None else ""
+    for index, mode, rank, name, error, rate in zip(frame.index, frame[MODE], ranks, names, frame[ERROR],
+                                                     frame[RATE]):
+        kind = kind_of(str(mode), rank, baseline_mode)
         label = baseline_mode if kind == "baseline" else (name if isinstance(name, str) and name else str(mode))
         points.append(Point(int(index), kind, label, float(error * 100), float(rate)))
     return tuple(points)
@@ -89,15 +92,13 @@ class Overlay:
     previous: tuple = ()  # (frame index, baseline error, baseline rate): faint point, arrow to now
 
 
-def series_error_limits(frame: pd.DataFrame, baseline_mode: str, limits: dict) -> tuple:
+def series_error_limits(points: tuple[Point, ...], limits: dict) -> tuple:
     """(series label, limit) for each series whose rows all have the same max-error limit from the
-    same rule; ``limits`` maps frame index -> (limit, rule source)."""
-    kinds = classify(frame, baseline_mode)
+    same rule; ``limits`` maps row index -> (limit, rule source)."""
     found = []
     for series in SERIES:
-        indexes = list(frame.index[kinds == series.label])
-        applied = {limits.get(i) for i in indexes}
-        if indexes and len(applied) == 1 and None not in applied:
+        applied = {limits.get(p.index) for p in points if p.kind == series.label}
+        if applied and len(applied) == 1 and None not in applied:
             found.append((series.label, next(iter(applied))[0]))
     return tuple(found)
 
