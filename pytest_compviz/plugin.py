@@ -7,6 +7,7 @@ its session-end hooks (artifacts, terminal summary) live in ``session.CompvizSta
 from __future__ import annotations
 
 import argparse
+import os
 
 import pytest
 
@@ -108,9 +109,10 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
 
 
 def draws_here(config: pytest.Config, option) -> bool:
-    """Whether this process draws tables and plots: not an xdist worker (which has a thread
-    running by this hook, so no worker is forked there either), not under --collect-only."""
-    return not hasattr(config, "workerinput") and not getattr(option, "collectonly", False)
+    """Whether this process draws tables and plots: not an xdist worker (its ``workerinput`` is
+    set only after this plugin's first hooks; the variable is set before), not --collect-only."""
+    worker = hasattr(config, "workerinput") or "PYTEST_XDIST_WORKER" in os.environ
+    return not worker and not getattr(option, "collectonly", False)
 
 
 def render_pool(config: pytest.Config):

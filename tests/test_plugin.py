@@ -657,7 +657,7 @@ def test_strict_failures_are_counted_in_summary_and_json(pytester, results):
 @pytest.mark.parametrize(("args", "setting", "frozen"), [
     (("--compviz-input", "llama2_asym.csv"), None, True),
     (("--compviz-input", "llama2_asym.csv"), "0", False),
-    (("test_nothing.py",), None, False),  # no results loaded: exit left alone
+    (("--compviz-rule", "max-relative-error=5%", "test_nothing.py"), None, False),  # nothing loaded
 ])
 def test_the_garbage_collector_is_frozen_at_exit_only_after_loading_results(pytester, results, monkeypatch,
                                                                                args, setting, frozen):

@@ -44,7 +44,20 @@ def in_process(jobs) -> list[tuple[Path, bytes]]:
 def test_the_worker_draws_the_same_bytes_as_the_main_process(pool, jobs):
     drawn = pool.submit(jobs).result()
 
+    assert pool._finished == {0: True}  # drawn by the worker, not redrawn here
     assert [(a.path, a.data) for a in drawn] == in_process(jobs)
+
+
+def test_plots_ignore_style_set_in_the_process(jobs, monkeypatch):
+    """The worker forks before conftests load: a style a conftest sets must not make the main
+    process draw other bytes than the worker."""
+    import matplotlib
+
+    plain = in_process(jobs)
+    monkeypatch.setitem(matplotlib.rcParams, "axes.facecolor", "black")
+    monkeypatch.setitem(matplotlib.rcParams, "font.size", 20)
+
+    assert in_process(jobs) == plain
 
 
 def test_jobs_are_plain_data_so_the_worker_never_imports_pandas(jobs, tmp_path):
@@ -80,7 +93,30 @@ def test_a_job_the_worker_fails_is_drawn_in_the_main_process(monkeypatch, jobs):
     finally:
         pool.shutdown()
 
+    assert pool._finished == {0: False}  # the worker said so; no waiting for silence
     assert [(a.path, a.data) for a in drawn] == in_process(jobs)
+
+
+def test_a_job_whose_helper_died_is_drawn_in_the_main_process(monkeypatch, tmp_path):
+    """A helper killed mid-job sends no news, and the worker that forked it lives on: the main
+    process sees the claimant is gone within seconds, not after the 300 s of silence."""
+    real, main = artifacts.render_model, os.getpid()
+
+    def helpers_die(job):
+        if os.getpid() != main and os.getppid() != main:  # a helper: forked by the worker
+            os._exit(1)
+        return real(job)
+
+    monkeypatch.setattr(artifacts, "render_model", helpers_die)
+    monkeypatch.setenv("COMPVIZ_RENDER_PROCESSES", "2")
+    two = model_jobs(load_results(LLAMA2_CSV), tmp_path / "a") + model_jobs(load_results(LLAMA2_CSV), tmp_path / "b")
+    pool = RenderPool.start()
+    try:
+        drawn = pool.submit(two).result()
+    finally:
+        pool.shutdown()
+
+    assert [(a.path, a.data) for a in drawn] == [(a.path, a.data) for job in two for a in real(job)]
 
 
 def test_once_the_workers_are_gone_the_main_process_draws_everything(pool, jobs):
@@ -95,7 +131,7 @@ def test_a_batch_of_several_models_is_shared_with_a_helper_process(monkeypatch, 
     import time
 
     def whose(job):  # stands for a slow plot; says which process drew it
-        time.sleep(0.05)
+        time.sleep(0.2)
         return [Artifact(job.output_dir / job.stem, str(os.getpid()).encode(), job.model)]
 
     monkeypatch.setattr(artifacts, "render_model", whose)
@@ -103,12 +139,12 @@ def test_a_batch_of_several_models_is_shared_with_a_helper_process(monkeypatch, 
     pool = RenderPool.start()
     try:
         fake_jobs = [artifacts.ModelJob(f"m{n}", [], (), f"m{n}", "fp32", 4, None, tmp_path, ("png",))
-                     for n in range(8)]
+                     for n in range(6)]
         drawn = pool.submit(fake_jobs).result()
     finally:
         pool.shutdown()
 
-    assert [a.model for a in drawn] == [f"m{n}" for n in range(8)]  # in job order
+    assert [a.model for a in drawn] == [f"m{n}" for n in range(6)]  # in job order
     drawers = {a.data for a in drawn}
     assert len(drawers) == 2 and str(os.getpid()).encode() not in drawers
 
@@ -116,9 +152,10 @@ def test_a_batch_of_several_models_is_shared_with_a_helper_process(monkeypatch, 
 def test_shutdown_ends_the_worker_and_removes_the_spool(monkeypatch, jobs):
     monkeypatch.setenv("COMPVIZ_RENDER_PROCESSES", "1")
     pool = RenderPool.start()
-    pool.submit(jobs).result()
-
-    pool.shutdown()
+    try:
+        pool.submit(jobs).result()
+    finally:
+        pool.shutdown()
 
     with pytest.raises(ProcessLookupError):
         os.kill(pool._pid, 0)  # reaped, not a zombie
@@ -126,6 +163,7 @@ def test_shutdown_ends_the_worker_and_removes_the_spool(monkeypatch, jobs):
 
 
 def test_no_worker_when_disabled_or_in_a_threaded_process(monkeypatch):
+    import _thread
     import threading
 
     monkeypatch.setenv("COMPVIZ_RENDER_PROCESSES", "0")
@@ -139,16 +177,43 @@ def test_no_worker_when_disabled_or_in_a_threaded_process(monkeypatch):
     finally:
         stop.set()
         thread.join()
+    # A thread threading does not know of (execnet's, in an xdist worker) counts too.
+    started, gate, done = _thread.allocate_lock(), _thread.allocate_lock(), _thread.allocate_lock()
+    for lock in (started, gate, done):
+        lock.acquire()
+
+    def wait() -> None:
+        started.release()
+        with gate:
+            pass
+        done.release()
+
+    _thread.start_new_thread(wait, ())
+    started.acquire()
+    try:
+        pool = RenderPool.start()
+        if pool is not None:
+            pool.shutdown()
+        assert threading.active_count() == 1 and pool is None
+    finally:
+        gate.release()
+        done.acquire()
 
 
-@pytest.mark.parametrize(("args", "forked"), [
-    (("--compviz-input", "llama2_asym.csv"), True),
-    (("llama2_asym.csv",), True),
-    (("--compviz-input", "llama2_asym.csv", "--collect-only"), False),
-    (("test_nothing.py",), False),
+@pytest.mark.parametrize(("args", "xdist_worker", "forked"), [
+    (("--compviz-input", "llama2_asym.csv"), False, True),
+    (("llama2_asym.csv",), False, True),
+    (("--compviz-input", "llama2_asym.csv", "--collect-only"), False, False),
+    (("--compviz-input", "llama2_asym.csv"), True, False),  # the controller draws
+    (("test_nothing.py",), False, False),
 ])
-def test_the_plugin_forks_the_worker_only_when_results_files_will_be_drawn(pytester, monkeypatch, args, forked):
+def test_the_plugin_forks_the_worker_only_when_results_files_will_be_drawn(pytester, monkeypatch, args,
+                                                                           xdist_worker, forked):
     monkeypatch.setenv("COMPVIZ_RENDER_PROCESSES", "1")
+    if xdist_worker:
+        monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw0")
+    else:
+        monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     pytester.path.joinpath("llama2_asym.csv").write_bytes(LLAMA2_CSV.read_bytes())
     pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
 

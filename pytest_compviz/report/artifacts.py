@@ -57,13 +57,31 @@ def model_jobs(results: Results, output_dir: Path, image_formats=("png",), gates
 
 
 def render_model(job: ModelJob) -> list[Artifact]:
-    """The table (``.md``) and plot(s) of one model."""
+    """The table (``.md``) and plot(s) of one model. Plots use matplotlib's default style,
+    whatever a matplotlibrc or a conftest sets: the same job gives the same bytes in a drawing
+    worker (forked before conftests load) and in the main process, on any machine."""
+    import matplotlib
+
     artifacts = [Artifact(job.output_dir / f"{job.stem}.md", pipe_table(job.cells).encode(), job.model)]
-    figure = trade_off_figure(job.points, job.model, job.baseline_mode, job.metric_count, job.overlay)
-    for image_format in job.image_formats:
-        artifacts.append(Artifact(job.output_dir / f"{job.stem}.{image_format}", figure_bytes(figure, image_format),
-                                  job.model))
+    with matplotlib.rc_context(_default_style()):
+        figure = trade_off_figure(job.points, job.model, job.baseline_mode, job.metric_count, job.overlay)
+        for image_format in job.image_formats:
+            data = figure_bytes(figure, image_format)
+            artifacts.append(Artifact(job.output_dir / f"{job.stem}.{image_format}", data, job.model))
     return artifacts
+
+
+_STYLE: dict | None = None
+
+
+def _default_style() -> dict:
+    global _STYLE
+    if _STYLE is None:
+        import matplotlib
+
+        # The backend is left alone: it is not a style, and setting it can switch pyplot's.
+        _STYLE = {key: value for key, value in matplotlib.rcParamsDefault.items() if key != "backend"}
+    return _STYLE
 
 
 def render_artifacts(results: Results, output_dir: Path, image_formats=("png",), gates=None,

@@ -14,8 +14,10 @@ announced on a second pipe. At session end the main process waits for its jobs; 
 failed, or every job once the workers are gone, is drawn in the main process. The bytes are the
 same either way.
 
-Only with ``fork`` (Linux) and only while the process has a single thread (forking a threaded
-process can deadlock the child): so never on Windows or macOS, nor on a one-CPU machine. The
+Only with ``fork`` (Linux) and only while the process runs a single Python thread (forking a
+threaded process can deadlock the child): so never on Windows or macOS, nor on a one-CPU machine.
+A job whose process died is drawn by the main process as soon as it sees so (claims name their
+process), and everything left after five minutes without news. The
 workers live in their own process group: Ctrl-C reaches only pytest, which ends them all at
 unconfigure. ``COMPVIZ_RENDER_PROCESSES=N`` caps the drawing processes (default: the CPUs this
 process may use, at most 8); ``0`` draws everything in the main process.
@@ -47,14 +49,30 @@ def _process_limit() -> int:
     return min(cpus, 8) if cpus > 1 else 0
 
 
+def _threads() -> int:
+    """This process's Python threads, also those started with ``_thread`` (execnet's, in an
+    xdist worker), which ``threading.active_count()`` does not see. Native threads without Python
+    code (OpenBLAS's pool, started by numpy) are not counted: they are fork-safe."""
+    return len(sys._current_frames())
+
+
 class RenderPool:
     """The main process's side: hands out jobs, collects artifacts, ends the workers."""
 
     def __init__(self, processes: int):
         self._spool = tempfile.mkdtemp(prefix="compviz-render-")
-        wake_read, self._wake = os.pipe()
-        self._news, news_write = os.pipe()
-        pid = os.fork()
+        opened: list[int] = []
+        try:
+            wake_read, self._wake = os.pipe()
+            opened += (wake_read, self._wake)
+            self._news, news_write = os.pipe()
+            opened += (self._news, news_write)
+            pid = os.fork()
+        except OSError:
+            for fd in opened:
+                os.close(fd)
+            shutil.rmtree(self._spool, ignore_errors=True)
+            raise
         if pid == 0:  # the worker: never returns
             try:
                 os.setpgid(0, 0)
@@ -79,7 +97,7 @@ class RenderPool:
     def start(cls) -> RenderPool | None:
         """A worker, or None where everything is drawn in-process (see the module docstring)."""
         processes = _process_limit()
-        if processes < 1 or not sys.platform.startswith("linux") or threading.active_count() > 1:
+        if processes < 1 or not sys.platform.startswith("linux") or _threads() > 1:
             return None
         try:
             return cls(processes)
@@ -100,10 +118,22 @@ class RenderPool:
     def collect(self, numbers: list[int]) -> dict[int, list | None]:
         """The artifacts of each job, or None for a job the main process must draw."""
         waiting = {n for n in numbers if n not in self._finished}
+        poller = select.poll()
+        poller.register(self._news, select.POLLIN)
+        quiet = 0.0  # seconds without news
         while waiting and not self._gone:
-            ready, _, _ = select.select([self._news], [], [], _PATIENCE)
-            news = os.read(self._news, 65536) if ready else b""
-            if not news:  # every worker has exited (or hangs): what is left is drawn here
+            if not poller.poll(1000):
+                quiet += 1
+                # A drawing process that died (killed, out of memory) sends no news: its jobs,
+                # and all of them after a long silence, are drawn here.
+                for number in waiting:
+                    if not self._drawing(number) or quiet >= _PATIENCE:
+                        self._finished[number] = False
+                waiting -= self._finished.keys()
+                continue
+            quiet = 0.0
+            news = os.read(self._news, 65536)
+            if not news:  # every worker has exited: what is left is drawn here
                 self._gone = True
                 break
             *lines, self._unread = (self._unread + news).split(b"\n")
@@ -121,6 +151,20 @@ class RenderPool:
                 except Exception:  # noqa: BLE001 - a lost result costs time, never the artifact
                     pass
         return drawn
+
+    def _drawing(self, number: int) -> bool:
+        """Whether a live process has the job, or may still take it (the worker is alive)."""
+        try:
+            with open(os.path.join(self._spool, f"claim-{number}"), encoding="ascii") as handle:
+                text = handle.read()
+            if not text:
+                return True  # claimed this instant: its process is writing its number
+            claimant = int(text)
+        except FileNotFoundError:
+            claimant = self._pid  # not claimed yet: the worker will, if it lives
+        except (OSError, ValueError):
+            return True  # being written: ask again in a second
+        return _alive(claimant)
 
     def shutdown(self) -> None:
         """End the workers now (every result this run needs has been collected by then) and
@@ -179,6 +223,8 @@ class _Worker:
                         jobs = pickle.load(handle)
                     self._start_helpers(jobs)
                     self._draw(jobs)
+        # The main process ended without its cleanup (killed): nobody else removes the spool.
+        shutil.rmtree(self.spool, ignore_errors=True)
 
     def _start_helpers(self, jobs: list) -> None:
         """Forks of this warm, single-threaded worker, one per spare process, to share a batch."""
@@ -202,7 +248,7 @@ class _Worker:
             try:
                 _write_pickle(self.spool, f"result-{number}", render_model(job))
                 outcome = "ok"
-            except Exception:  # noqa: BLE001 - the main process draws it again, and reports it
+            except BaseException:  # noqa: BLE001 - the main process draws it again, and reports it
                 outcome = "failed"
             os.write(self.news, f"{number} {outcome}\n".encode())  # < PIPE_BUF: atomic
 
@@ -217,19 +263,44 @@ def _warm_up() -> None:
 
 
 def _detach_stdio() -> None:
-    """Nothing the worker prints may interleave with pytest's output."""
+    """Nothing the worker prints may reach pytest's output: not through file descriptors 0-2,
+    nor through ``sys.stdout``/``sys.stderr``, which may be pytest's capture files by now
+    (matplotlib logs "building the font cache" to stderr on a fresh machine)."""
+    import faulthandler
+    import logging
+
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     os.close(devnull)
+    sink = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
+    sys.stdout = sys.stderr = sys.__stdout__ = sys.__stderr__ = sink
+    logging.lastResort = None
+    faulthandler.disable()
 
 
 def _claim(spool: str, number: int) -> bool:
+    """Takes the job, unless another process has: the claim file is created exclusively, and
+    names its process so the main process can tell when that process died."""
     try:
-        os.close(os.open(os.path.join(spool, f"claim-{number}"), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        fd = os.open(os.path.join(spool, f"claim-{number}"), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
         return False
+    try:
+        os.write(fd, str(os.getpid()).encode())
+    finally:
+        os.close(fd)
     return True
+
+
+def _alive(pid: int) -> bool:
+    """Running, and not a zombie (a dead helper stays one until the worker reaps it)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            state = handle.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
 
 
 def _write_pickle(spool: str, name: str, value) -> None:
