@@ -42,9 +42,16 @@ class ResultsTable:
         return {index: int(line) for index, line in self.lines.items()}
 
 
-def validate(raw: RawTable, settings: Settings = Settings()) -> ResultsTable:
-    """Parse and check ``raw``; raise ``InvalidResults`` listing every problem found."""
-    values, unparsed = _parse_numbers(raw.frame, _numeric_columns(settings))
+def parse_numbers(raw: RawTable, settings: Settings = Settings()) -> tuple[pd.DataFrame, dict[str, list]]:
+    """Float copies of the numeric columns present; and, per column, the rows whose non-empty text
+    is not a number at all. Nothing is checked yet: that is ``validate``'s job."""
+    return _parse_numbers(raw.frame, _numeric_columns(settings))
+
+
+def validate(raw: RawTable, settings: Settings = Settings(), parsed: tuple | None = None) -> ResultsTable:
+    """Parse (unless ``parsed`` is ``parse_numbers``' result) and check ``raw``; raise
+    ``InvalidResults`` listing every problem found."""
+    values, unparsed = parsed if parsed is not None else parse_numbers(raw, settings)
     problems = [
         Problem(raw.path, "is not a number", raw.line_of(i), column, _shown(raw.frame.at[i, column]))
         for column, indexes in unparsed.items()

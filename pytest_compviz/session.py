@@ -141,12 +141,16 @@ class CompvizState:
             if self._renders:  # a file found by a glob: start the worker now, if not yet started
                 render_pool(self.config)
             from .gates import evaluate
-            from .results import load_results
+            from .results import check_results, parse_results
 
             shown = self.shown(path)
             loaded = Loaded(shown)
             try:
-                loaded.results = load_results(path, self.settings, shown=shown)
+                parsed = parse_results(path, self.settings, shown=shown)
+                # The gates and the drawing need only the parsed numbers: started before the
+                # pandera checks, the drawing overlaps them. Thrown away if the checks fail.
+                ahead = self._gate_and_draw(parsed.unchecked) if parsed.unchecked is not None else None
+                loaded.results = check_results(parsed)
             except InputUnusable as exc:
                 raise pytest.UsageError(f"compviz: {exc}") from None
             except InvalidResults as exc:
@@ -155,20 +159,36 @@ class CompvizState:
                 loaded.problems = [Problem(shown, f"could not be read: {type(exc).__name__}: {exc}"
                                                   " (a pytest-compviz bug: please report it with the file)")]
             else:
-                loaded.gates = evaluate(loaded.results, self.rules, self.baseline, self.tolerances, self.strict)
-                loaded.pending = self._render_in_background(loaded)
+                if ahead is not None and loaded.results is parsed.unchecked:
+                    loaded.gates, loaded.pending = ahead
+                else:
+                    loaded.gates = evaluate(loaded.results, self.rules, self.baseline, self.tolerances, self.strict)
+                    loaded.pending = self._render_in_background(loaded.results, loaded.gates)
             self._loaded[path] = loaded
             self.summaries.setdefault(path, FileSummary())
         return self._loaded[path]
 
-    def _render_in_background(self, loaded: Loaded):
+    def _gate_and_draw(self, results) -> tuple | None:
+        """Gates and drawing started on results not yet checked, when a drawing worker is there to
+        use the head start; None otherwise, or if the unchecked numbers break the gates."""
+        if not self._renders or render_pool(self.config) is None:
+            return None
+        from .gates import evaluate
+
+        try:
+            gates = evaluate(results, self.rules, self.baseline, self.tolerances, self.strict)
+            return gates, self._render_in_background(results, gates)
+        except Exception:  # noqa: BLE001 - numbers the checks will reject: gated after them, or never
+            return None
+
+    def _render_in_background(self, results, gates):
         """The file's tables and plots, drawn by the worker processes while pytest runs the gates."""
         pool = render_pool(self.config) if self._renders else None
         if pool is None:
             return None
         from .report.artifacts import model_jobs
 
-        return pool.submit(model_jobs(loaded.results, self.output_dir, gates=loaded.gates, baseline=self.baseline))
+        return pool.submit(model_jobs(results, self.output_dir, gates=gates, baseline=self.baseline))
 
     # --- hooks (this object is registered as a plugin) -----------------------------------------
 

@@ -598,7 +598,7 @@ def test_an_unexpected_reader_error_fails_the_file_not_the_run(pytester, results
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(pytest_compviz.results, "load_results", broken)
+    monkeypatch.setattr(pytest_compviz.results, "parse_results", broken)
     results("llama2_asym.csv")
 
     result = run(pytester, "--compviz-input", "llama2_asym.csv")

@@ -221,3 +221,42 @@ def test_the_plugin_forks_the_worker_only_when_results_files_will_be_drawn(pytes
 
     config = recorder.getcall("pytest_unconfigure").config
     assert (config.stash.get(RENDER_POOL_KEY, None) is not None) is forked
+
+
+def test_drawing_starts_before_the_pandera_checks(pytester, monkeypatch):
+    """The gates and the drawing need only the parsed numbers; started first, the drawing
+    overlaps pandera's import and checks."""
+    import pytest_compviz.results
+    from pytest_compviz.report.pool import RenderPool as Pool
+
+    events = []
+    real_validate, real_submit = pytest_compviz.results.validate, Pool.submit
+    monkeypatch.setattr(pytest_compviz.results, "validate",
+                        lambda *a, **k: events.append("checks") or real_validate(*a, **k))
+    monkeypatch.setattr(Pool, "submit", lambda self, jobs: events.append("drawing") or real_submit(self, jobs))
+    monkeypatch.setenv("COMPVIZ_RENDER_PROCESSES", "1")
+    pytester.path.joinpath("llama2_asym.csv").write_bytes(LLAMA2_CSV.read_bytes())
+
+    result = pytester.runpytest("-p", "no:cacheprovider", "--compviz-input", "llama2_asym.csv")
+
+    assert result.ret == pytest.ExitCode.OK
+    assert events == ["drawing", "checks"]
+    assert (pytester.path / "compviz-report" / "llama2_asym.png").is_file()
+
+
+def test_a_file_the_checks_reject_after_drawing_started_writes_nothing_and_warns_nothing(pytester, monkeypatch):
+    """Its numbers parse, so gates and drawing start on them; a 0 baseline accuracy divides by
+    zero on the way. The checks then reject the file: no artifact, no numpy warning (an error
+    under -W error), just the schema failure."""
+    from conftest import CsvWriter
+
+    monkeypatch.setenv("COMPVIZ_RENDER_PROCESSES", "1")
+    CsvWriter(pytester.path)("zero.csv", cells={(11, "lambada-openai, acc"): "0"})
+
+    result = pytester.runpytest("-p", "no:cacheprovider", "-W", "error", "--compviz-input", "zero.csv")
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*baseline value must not be 0 (relative errors divide by it)*"])
+    assert "Warning" not in result.stdout.str() and "bug" not in result.stdout.str()
+    assert not (pytester.path / "compviz-report" / "zero.png").exists()
