@@ -20,7 +20,7 @@ class CompvizFailure(Exception):
     """A data failure: its message is the whole report."""
 
 
-class _CompvizItem(pytest.Item):
+class CompvizItem(pytest.Item):
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, (CompvizFailure, CompvizWarning)):  # a warning under -W error
             return str(excinfo.value)
@@ -43,7 +43,7 @@ class CsvFile(pytest.File):
                 yield RowNode.from_parent(self, name=row.row_id, row=row)
 
 
-class SchemaItem(_CompvizItem):
+class SchemaItem(CompvizItem):
     def __init__(self, *, loaded, **kwargs):
         super().__init__(**kwargs)
         self.loaded = loaded
@@ -84,7 +84,7 @@ class RowNode(pytest.Collector):
         return self.path, self.row.line - 1, self.row.label
 
 
-class CheckItem(_CompvizItem):
+class CheckItem(CompvizItem):
     def __init__(self, *, row, outcome, **kwargs):
         super().__init__(**kwargs)
         self.row = row
@@ -102,7 +102,7 @@ class CheckItem(_CompvizItem):
         return self.path, self.row.line - 1, f"{self.name} of {self.row.label}"
 
 
-class RegressionItem(_CompvizItem):
+class RegressionItem(CompvizItem):
     """The row against the same configuration in the baseline run."""
 
     def __init__(self, *, row, **kwargs):
@@ -126,7 +126,7 @@ class RegressionItem(_CompvizItem):
         return self.path, self.row.line - 1, f"{self.name} of {self.row.label}"
 
 
-class UngatedItem(_CompvizItem):
+class UngatedItem(CompvizItem):
     def __init__(self, *, row, **kwargs):
         super().__init__(**kwargs)
         self.row = row

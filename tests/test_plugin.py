@@ -654,25 +654,31 @@ def test_strict_failures_are_counted_in_summary_and_json(pytester, results):
     assert document["inputs"][0]["gates failed"] == 8
 
 
-@pytest.mark.parametrize(("args", "setting", "frozen"), [
-    (("--compviz-input", "llama2_asym.csv"), None, True),
-    (("--compviz-input", "llama2_asym.csv"), "0", False),
-    (("--compviz-rule", "max-relative-error=5%", "test_nothing.py"), None, False),  # nothing loaded
+@pytest.mark.parametrize(("args", "setting", "frozen_at_run", "frozen_at_exit"), [
+    (("--compviz-input", "llama2_asym.csv"), None, True, True),
+    (("--compviz-input", "llama2_asym.csv"), "0", False, False),
+    (("llama2_asym.csv", "test_nothing.py"), None, False, True),  # a user's test runs too
+    (("--compviz-rule", "max-relative-error=5%", "test_nothing.py"), None, False, False),  # nothing loaded
 ])
-def test_the_garbage_collector_is_frozen_at_exit_only_after_loading_results(pytester, results, monkeypatch,
-                                                                               args, setting, frozen):
+def test_the_garbage_collector_is_frozen_only_around_results_items(pytester, results, monkeypatch, args, setting,
+                                                                  frozen_at_run, frozen_at_exit):
     results("llama2_asym.csv")
     pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
-    # Registered before the plugin's handler, so it runs after it (exit handlers run last-in first-out).
-    pytester.makeconftest("import atexit, gc\n"
-                          "atexit.register(lambda: print('frozen objects at exit:', gc.get_freeze_count()))\n")
+    # The exit handler is registered before the plugin's, so it runs after it (last in, first out).
+    pytester.makeconftest(
+        "import atexit, gc\n"
+        "def pytest_runtestloop(session):\n"
+        "    print('frozen objects at run:', gc.get_freeze_count())\n"
+        "atexit.register(lambda: print('frozen objects at exit:', gc.get_freeze_count()))\n"
+    )
     if setting is None:
-        monkeypatch.delenv("COMPVIZ_FREEZE_AT_EXIT", raising=False)
+        monkeypatch.delenv("COMPVIZ_GC_FREEZE", raising=False)
     else:
-        monkeypatch.setenv("COMPVIZ_FREEZE_AT_EXIT", setting)
+        monkeypatch.setenv("COMPVIZ_GC_FREEZE", setting)
 
-    result = pytester.runpytest_subprocess(*NO_CACHE, *args)
+    result = pytester.runpytest_subprocess(*NO_CACHE, "-s", *args)
 
     assert result.ret == pytest.ExitCode.OK
-    [line] = [line for line in result.outlines if line.startswith("frozen objects at exit:")]
-    assert (int(line.split(":")[1]) > 0) is frozen
+    counts = dict(line.split(": ") for line in result.outlines if line.startswith("frozen objects at "))
+    assert (int(counts["frozen objects at run"]) > 0) is frozen_at_run
+    assert (int(counts["frozen objects at exit"]) > 0) is frozen_at_exit
