@@ -101,6 +101,7 @@ class CompvizState:
         self._loaded: dict[Path, Loaded] = {}
         self._wanted: dict[Path, bool] = {}
         self._report_paths: dict[str, Path | None] = {}  # report location -> results file, if one
+        self._froze = False  # gc.freeze() after collection, undone at unconfigure
         self.summaries: dict[Path, FileSummary] = {}
         if self._renders and self.inputs:
             # Results files will be collected (inputs from the configuration): fork the drawing
@@ -145,6 +146,7 @@ class CompvizState:
 
             shown = self.shown(path)
             loaded = Loaded(shown)
+            ahead = None
             try:
                 parsed = parse_results(path, self.settings, shown=shown)
                 # The gates and the drawing need only the parsed numbers: started before the
@@ -159,11 +161,13 @@ class CompvizState:
                 loaded.problems = [Problem(shown, f"could not be read: {type(exc).__name__}: {exc}"
                                                   " (a pytest-compviz bug: please report it with the file)")]
             else:
-                if ahead is not None and loaded.results is parsed.unchecked:
+                if ahead is not None:
                     loaded.gates, loaded.pending = ahead
                 else:
                     loaded.gates = evaluate(loaded.results, self.rules, self.baseline, self.tolerances, self.strict)
                     loaded.pending = self._render_in_background(loaded.results, loaded.gates)
+            if loaded.problems and ahead is not None and ahead[1] is not None:
+                ahead[1].cancel()  # rejected: the jobs no worker has started are dropped
             self._loaded[path] = loaded
             self.summaries.setdefault(path, FileSummary())
         return self._loaded[path]
@@ -202,22 +206,29 @@ class CompvizState:
         self.write_outputs()
         if any(summary.error for summary in self.summaries.values()) and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a lost report must not pass CI
+
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        import gc
+
         from .items import CompvizItem
 
-        if session.items and _freezes_gc() and all(isinstance(item, CompvizItem) for item in session.items):
-            import gc
-
+        if (session.items and _freezes_gc() and gc.get_freeze_count() == 0
+                and all(isinstance(item, CompvizItem) for item in session.items)):
             # A session of results items only (no user test can rely on collecting the garbage
             # of what exists now): what was loaded and collected lives to the end of the run, so
-            # the collector stops walking it; the items of a 20x100 sweep run 6% faster.
+            # the collector stops walking it; the items of a 20x100 sweep run 6% faster. Undone
+            # at unconfigure: pytest may run inside a process that lives on (pytester, a notebook).
             gc.freeze()
+            self._froze = True
 
     def pytest_unconfigure(self) -> None:
+        import gc
+
+        if self._froze:
+            gc.unfreeze()
         if self._loaded and _freezes_gc():
             import atexit
-            import gc
 
             # As the interpreter exits, CPython's last collections walk every object pandas and
             # pandera made: 0.25 s after the main job, 0.5 s after a 4,000-item run. Frozen, they

@@ -244,19 +244,52 @@ def test_drawing_starts_before_the_pandera_checks(pytester, monkeypatch):
     assert (pytester.path / "compviz-report" / "llama2_asym.png").is_file()
 
 
-def test_a_file_the_checks_reject_after_drawing_started_writes_nothing_and_warns_nothing(pytester, monkeypatch):
-    """Its numbers parse, so gates and drawing start on them; a 0 baseline accuracy divides by
-    zero on the way. The checks then reject the file: no artifact, no numpy warning (an error
-    under -W error), just the schema failure."""
+def test_a_file_the_checks_reject_after_drawing_started_is_dropped_quietly(pytester, monkeypatch):
+    """Its numbers parse, so gates and drawing start on them (a 0 baseline accuracy divides by
+    zero on the way). The checks then reject the file: its jobs are cancelled and never
+    collected, nothing is written for it, no warning reaches the user, just the schema failure."""
+    import json
+
     from conftest import CsvWriter
 
+    from pytest_compviz.report.pool import Pending
+    from pytest_compviz.report.pool import RenderPool as Pool
+
+    submitted, cancelled, collected = [], [], []
+    real_submit, real_cancel, real_result = Pool.submit, Pending.cancel, Pending.result
+    monkeypatch.setattr(Pool, "submit", lambda self, jobs: submitted.append(len(jobs)) or real_submit(self, jobs))
+    monkeypatch.setattr(Pending, "cancel", lambda self: cancelled.append(self.numbers) or real_cancel(self))
+    monkeypatch.setattr(Pending, "result", lambda self: collected.append(self.numbers) or real_result(self))
     monkeypatch.setenv("COMPVIZ_RENDER_PROCESSES", "1")
     CsvWriter(pytester.path)("zero.csv", cells={(11, "lambada-openai, acc"): "0"})
 
-    result = pytester.runpytest("-p", "no:cacheprovider", "-W", "error", "--compviz-input", "zero.csv")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--compviz-input", "zero.csv")
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*baseline value must not be 0 (relative errors divide by it)*"])
-    assert "Warning" not in result.stdout.str() and "bug" not in result.stdout.str()
-    assert not (pytester.path / "compviz-report" / "zero.png").exists()
+    assert submitted == [1] and cancelled == [[0]] and collected == []
+    assert "warnings summary" not in result.stdout.str()
+    assert sorted(p.name for p in (pytester.path / "compviz-report").iterdir()) == ["compviz.json", "summary.md"]
+    [entry] = json.loads((pytester.path / "compviz-report" / "compviz.json").read_text())["inputs"]
+    assert entry["gates passed"] == entry["gates failed"] == 0
+
+
+def test_an_in_process_run_leaves_the_garbage_collector_as_it_found_it(pytester, monkeypatch):
+    """A run of results items only freezes the collector after collection; pytest may run inside
+    a process that lives on (pytester, a notebook), so it is unfrozen at unconfigure."""
+    import gc
+
+    monkeypatch.delenv("COMPVIZ_GC_FREEZE", raising=False)
+    pytester.path.joinpath("llama2_asym.csv").write_bytes(LLAMA2_CSV.read_bytes())
+    pytester.makeconftest("import gc\n"
+                          "def pytest_runtestloop(session):\n"
+                          "    print('frozen objects at run:', gc.get_freeze_count())\n")
+    before = gc.get_freeze_count()
+
+    result = pytester.runpytest("-p", "no:cacheprovider", "-s", "--compviz-input", "llama2_asym.csv")
+
+    assert result.ret == pytest.ExitCode.OK
+    [line] = [line for line in result.outlines if "frozen objects at run:" in line]
+    assert int(line.split(":")[-1]) > before
+    assert gc.get_freeze_count() == before

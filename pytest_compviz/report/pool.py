@@ -193,6 +193,14 @@ class Pending:
         self.numbers = numbers
         self.jobs = jobs
 
+    def cancel(self) -> None:
+        """Drop the jobs no process has started (claimed here, so the workers skip them)."""
+        for number in self.numbers:
+            try:
+                _claim(self.pool._spool, number)
+            except OSError:
+                return  # the spool is gone: so are the workers
+
     def result(self) -> list:
         from .artifacts import render_model
 
