@@ -20,6 +20,8 @@ from pytest_compviz.results import load_results
 pytestmark = [
     pytest.mark.usefixtures("heavy_modules_loaded"),
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only"),
+    # An xdist worker runs execnet's thread, so it never forks a drawing worker (by design).
+    pytest.mark.skipif("PYTEST_XDIST_WORKER" in os.environ, reason="no drawing worker in an xdist worker: run without -n"),
 ]
 
 
