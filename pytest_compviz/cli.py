@@ -48,13 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     if not inputs:
         parser.error("no input: give a results CSV, e.g. compviz --input-file data/llama2_asym.csv")
 
-    from .problems import InputUnusable, InvalidResults, check_input_path
-    from .report.artifacts import ArtifactClash, ArtifactPlan, render_artifacts, write_artifacts
-    from .results import load_results
-    from .spec import Settings
+    from .problems import InputUnusable, check_input_path
 
-    settings = Settings(baseline_mode=args.baseline_mode) if args.baseline_mode else Settings()
-    formats = tuple(dict.fromkeys(args.formats or ["png"]))
     # Usage problems first: nothing is written when an input is missing, a directory or unreadable.
     for name in inputs:
         try:
@@ -63,15 +58,44 @@ def main(argv: list[str] | None = None) -> int:
             print(f"compviz: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
 
+    from . import gc_freeze
+    from .report.pool import RenderPool
+
+    # Forked before pandas is imported: the worker imports matplotlib meanwhile, then draws
+    # while this process runs the checks (see report/pool.py). None: drawn here.
+    pool = RenderPool.start()
+    gc_freeze.at_exit()
+    try:
+        return _report(inputs, args, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+
+def _report(inputs: list[str], args: argparse.Namespace, pool) -> int:
+    from .problems import InputUnusable, InvalidResults
+    from .report.artifacts import ArtifactClash, ArtifactPlan, model_jobs, render_artifacts, write_artifacts
+    from .results import check_results, parse_results
+    from .spec import Settings
+
+    settings = Settings(baseline_mode=args.baseline_mode) if args.baseline_mode else Settings()
+    formats = tuple(dict.fromkeys(args.formats or ["png"]))
     status = EXIT_OK
     plan = ArtifactPlan(inputs)
     for name in inputs:
+        output_dir = Path(args.output_dir) if args.output_dir else Path(name).parent
+        pending = None
         try:
-            results = load_results(name, settings)
+            parsed = parse_results(name, settings)
+            if pool is not None and parsed.unchecked is not None:
+                pending = _draw_ahead(pool, model_jobs, parsed.unchecked, output_dir, formats)
+            results = check_results(parsed)
         except InputUnusable as exc:
             print(f"compviz: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
         except InvalidResults as exc:
+            if pending is not None:
+                pending.cancel()
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
             count = len(exc.problems)
@@ -83,8 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         for warning in results.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        output_dir = Path(args.output_dir) if args.output_dir else Path(name).parent
-        artifacts = render_artifacts(results, output_dir, formats)
+        artifacts = pending.result() if pending is not None else render_artifacts(results, output_dir, formats)
         try:
             plan.claim(artifacts, name)
         except ArtifactClash as exc:
@@ -100,6 +123,15 @@ def main(argv: list[str] | None = None) -> int:
         for path in written:
             print(f"wrote {path}")
     return status
+
+
+def _draw_ahead(pool, model_jobs, results, output_dir: Path, formats: tuple):
+    """The file's drawing, started on numbers the checks have not passed yet (cancelled if they
+    fail); None if those numbers can't even be laid out as jobs."""
+    try:
+        return pool.submit(model_jobs(results, output_dir, formats))
+    except Exception:  # noqa: BLE001 - numbers the checks will reject: drawn after them, or never
+        return None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from . import gc_freeze
 from .baseline import BaselineError, Tolerances
 from .config import ConfigError, FileConfig, load_config, metric_from_table
 from .plugin import draws_here, render_pool
@@ -213,7 +214,7 @@ class CompvizState:
 
         from .items import CompvizItem
 
-        if (session.items and _freezes_gc() and gc.get_freeze_count() == 0
+        if (session.items and gc_freeze.enabled() and gc.get_freeze_count() == 0
                 and all(isinstance(item, CompvizItem) for item in session.items)):
             # A session of results items only (no user test can rely on collecting the garbage
             # of what exists now): what was loaded and collected lives to the end of the run, so
@@ -227,15 +228,8 @@ class CompvizState:
 
         if self._froze:
             gc.unfreeze()
-        if self._loaded and _freezes_gc():
-            import atexit
-
-            # As the interpreter exits, CPython's last collections walk every object pandas and
-            # pandera made: 0.25 s after the main job, 0.5 s after a 4,000-item run. Frozen, they
-            # are skipped. An exit handler runs only at exit (before the handlers registered
-            # earlier): no memory is held while the process lives. What changes is that objects
-            # still in reference cycles at exit get no __del__, which CPython never promised.
-            atexit.register(gc.freeze)
+        if self._loaded:
+            gc_freeze.at_exit()
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if hasattr(self.config, "workerinput") or self.config.option.collectonly:
@@ -501,8 +495,3 @@ def _plugin_label(config: pytest.Config, name: str) -> str:
 def _renumber(rule: Rule, number: int) -> Rule:
     return Rule(rule.source.replace("--compviz-rule", f"--compviz-rule {number}", 1), rule.selectors, rule.checks)
 
-
-def _freezes_gc() -> bool:
-    """Whether the garbage collector may be frozen (see ``pytest_collection_finish`` and
-    ``pytest_unconfigure``); ``COMPVIZ_GC_FREEZE=0`` leaves it alone."""
-    return os.environ.get("COMPVIZ_GC_FREEZE", "1").strip() != "0"

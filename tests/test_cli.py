@@ -7,6 +7,7 @@ times as it can while still checking one behaviour.
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,9 +22,10 @@ def _command(script: bool) -> list[str]:
     return [str(COMPVIZ_SCRIPT)] if script else [sys.executable, "-m", "pytest_compviz.cli"]
 
 
-def compviz(*args, cwd: Path, script: bool = False) -> subprocess.CompletedProcess:
+def compviz(*args, cwd: Path, script: bool = False, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [*_command(script), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=120
+        [*_command(script), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=120,
+        env=None if env is None else {**os.environ, **env},
     )
 
 
@@ -222,3 +224,21 @@ def test_an_output_dir_that_is_a_file_is_a_usage_error(tmp_path, llama2_csv):
     assert result.returncode == 2
     assert result.stderr.startswith("compviz: error: results.csv: cannot write to afile (")
     assert "Traceback" not in result.stderr
+
+
+def test_a_drawing_worker_and_the_main_process_write_the_same_files(tmp_path, llama2_copy):
+    """The command forks a drawing worker too (Linux); drawn in-process the files are the same,
+    and a file the checks reject gets nothing either way."""
+    bad = tmp_path / "in" / "bad.csv"
+    text = llama2_copy.read_text().splitlines()
+    text[10] = text[10].replace(",0.710848049679798,", ",7.10848049679798,")  # the baseline accuracy above 1
+    bad.write_text("\n".join(text) + "\n")
+    written = {}
+    for setting in ("2", "0"):
+        done = compviz(llama2_copy, bad, "--format", "png", "--format", "svg", "-o", tmp_path / setting,
+                       cwd=tmp_path, env={"COMPVIZ_RENDER_PROCESSES": setting})
+        assert done.returncode == 1, done.stderr
+        written[setting] = {name: sha256(tmp_path / setting / name) for name in files_in(tmp_path / setting)}
+
+    assert sorted(written["2"]) == ["llama2_asym.md", "llama2_asym.png", "llama2_asym.svg"]
+    assert written["2"] == written["0"]
