@@ -666,9 +666,12 @@ def test_the_garbage_collector_is_frozen_only_around_results_items(pytester, res
     pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
     # The exit handler is registered before the plugin's, so it runs after it (last in, first out).
     pytester.makeconftest(
-        "import atexit, gc\n"
+        "import atexit, gc, pytest\n"
         "def pytest_runtestloop(session):\n"
         "    print('frozen objects at run:', gc.get_freeze_count())\n"
+        "@pytest.hookimpl(trylast=True)\n"
+        "def pytest_unconfigure(config):\n"
+        "    print('frozen objects at unconfigure:', gc.get_freeze_count())\n"
         "atexit.register(lambda: print('frozen objects at exit:', gc.get_freeze_count()))\n"
     )
     if setting is None:
@@ -681,4 +684,6 @@ def test_the_garbage_collector_is_frozen_only_around_results_items(pytester, res
     assert result.ret == pytest.ExitCode.OK
     counts = dict(line.split(": ") for line in result.outlines if line.startswith("frozen objects at "))
     assert (int(counts["frozen objects at run"]) > 0) is frozen_at_run
+    # `python -m pytest ARGS` is the process's whole job: what is frozen stays so until exit.
+    assert (int(counts["frozen objects at unconfigure"]) > 0) is frozen_at_run
     assert (int(counts["frozen objects at exit"]) > 0) is frozen_at_exit
