@@ -26,11 +26,14 @@ def make_suite(folder: Path, files: int = 50) -> None:
         (folder / f"test_{n:02d}.py").write_text(f"def test_{n}():\n    assert {n} == {n}\n")
 
 
+# Python writes its bytecode caches, as on a developer's machine or a CI runner (this sandbox sets
+# PYTHONDONTWRITEBYTECODE=1: pytest then rewrites and compiles the plugin's modules on every run).
+ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+
+
 def timed(command: list[str], cwd: Path) -> float:
     start = time.perf_counter()
-    # With bytecode caches written, as on any machine that does not set PYTHONDONTWRITEBYTECODE.
-    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
-    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, env=env)
+    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, env=ENV)
     return time.perf_counter() - start
 
 

@@ -11,7 +11,6 @@ user's CI has: with hypothesis installed, pandera imports it on its first valida
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from idle_cost import make_suite  # noqa: E402
+from idle_cost import ENV, make_suite  # noqa: E402
 from sweep import write_sweep  # noqa: E402
 
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
@@ -30,11 +29,6 @@ PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
 OTHERS = [arg for name in ("hypothesispytest", "html", "metadata", "xdist.plugin", "xdist.looponfail")
           for arg in ("-p", f"no:{name}")]
 GATES = ["--compviz-rule", "max-relative-error=50%; min-compression-rate=1"]
-
-
-# Python writes its bytecode caches, as on a developer's machine or a CI runner (this sandbox sets
-# PYTHONDONTWRITEBYTECODE=1: pytest then rewrites and compiles the plugin's modules on every run).
-ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
 
 
 def timed(command: list[str], cwd: Path) -> float:

@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _report(inputs: list[str], args: argparse.Namespace, pool) -> int:
     from .problems import InputUnusable, InvalidResults
-    from .report.artifacts import ArtifactClash, ArtifactPlan, model_jobs, render_artifacts, write_artifacts
+    from .report.artifacts import ArtifactClash, ArtifactPlan, render_artifacts, write_artifacts
     from .results import check_results, parse_results
     from .spec import Settings
 
@@ -88,7 +88,7 @@ def _report(inputs: list[str], args: argparse.Namespace, pool) -> int:
         try:
             parsed = parse_results(name, settings)
             if pool is not None and parsed.unchecked is not None:
-                pending = _draw_ahead(pool, model_jobs, parsed.unchecked, output_dir, formats)
+                pending = _draw_ahead(pool, parsed.unchecked, output_dir, formats)
             results = check_results(parsed)
         except InputUnusable as exc:
             print(f"compviz: error: {exc}", file=sys.stderr)
@@ -125,9 +125,11 @@ def _report(inputs: list[str], args: argparse.Namespace, pool) -> int:
     return status
 
 
-def _draw_ahead(pool, model_jobs, results, output_dir: Path, formats: tuple):
+def _draw_ahead(pool, results, output_dir: Path, formats: tuple):
     """The file's drawing, started on numbers the checks have not passed yet (cancelled if they
     fail); None if those numbers can't even be laid out as jobs."""
+    from .report.artifacts import model_jobs
+
     try:
         return pool.submit(model_jobs(results, output_dir, formats))
     except Exception:  # noqa: BLE001 - numbers the checks will reject: drawn after them, or never

@@ -97,7 +97,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     namespace = early_config.known_args_namespace
     inputs = getattr(namespace, "compviz_inputs", None) or []
     paths = getattr(namespace, "file_or_dir", None)
-    named_csv = isinstance(paths, list) and any(str(p).split("::")[0].lower().endswith(".csv") for p in paths)
+    named_csv = isinstance(paths, list) and names_csv(paths)
     if (inputs or named_csv) and draws_here(early_config, namespace):
         # Results files will be collected: fork the drawing worker now, before pytest loads the
         # conftests and plugins configure, so matplotlib's import is done by the time it's needed.
@@ -106,6 +106,11 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     # configure time: load them up front, as pytest does for the paths given on the command line.
     if inputs and isinstance(paths, list):
         paths.extend(inputs)
+
+
+def names_csv(args) -> bool:
+    """Whether command-line paths name a results CSV (``FILE.csv`` or ``FILE.csv::ID``)."""
+    return any(str(arg).split("::")[0].lower().endswith(".csv") for arg in args)
 
 
 def draws_here(config: pytest.Config, option) -> bool:
@@ -136,9 +141,7 @@ def _compviz_requested(config: pytest.Config) -> bool:
         return True
     if config.getini("compviz_inputs") or config.getini("compviz_files"):
         return True
-    if config.args_source == pytest.Config.ArgsSource.ARGS and any(
-        arg.split("::")[0].lower().endswith(".csv") for arg in config.args
-    ):
+    if config.args_source == pytest.Config.ArgsSource.ARGS and names_csv(config.args):
         return True
     pyproject = config.rootpath / "pyproject.toml"
     try:

@@ -17,7 +17,7 @@ import pytest
 from . import gc_freeze
 from .baseline import BaselineError, Tolerances
 from .config import ConfigError, FileConfig, load_config, metric_from_table
-from .plugin import draws_here, render_pool
+from .plugin import draws_here, names_csv, render_pool
 from .problems import CompvizError, InputUnusable, InvalidResults, Problem, check_input_path
 from .rules import MAX_ERROR_INCREASE, MAX_RATE_DECREASE, Rule, RuleError, parse_rule, parse_tolerance
 from .spec import Metric, Settings
@@ -85,8 +85,7 @@ class CompvizState:
                 raise pytest.UsageError(f"compviz: input {exc}") from None
         self.file_globs = [*file_config.files, *config.getini("compviz_files")]
         self.tolerances = _tolerances(option.compviz_regression_tolerance, file_config)
-        named_csv = config.args_source == pytest.Config.ArgsSource.ARGS and any(
-            arg.split("::")[0].lower().endswith(".csv") for arg in config.args)
+        named_csv = config.args_source == pytest.Config.ArgsSource.ARGS and names_csv(config.args)
         # A run that can't collect a results file (plain `pytest tests/`) doesn't need the baseline,
         # which may not exist yet.
         may_collect = bool(self.inputs or self.file_globs or named_csv)

@@ -16,7 +16,7 @@ from pytest_compviz.metrics import relative_errors
 from pytest_compviz.problems import InputUnusable, InvalidResults
 from pytest_compviz.report.artifacts import render_artifacts, write_artifacts
 from pytest_compviz.report.markdown import markdown_table
-from pytest_compviz.report.plot import classify, figure_bytes, plot_points, trade_off_figure
+from pytest_compviz.report.plot import figure_bytes, plot_points, trade_off_figure
 from pytest_compviz.results import load_results
 from pytest_compviz.spec import DEFAULT_METRICS, Metric, Settings
 
@@ -442,7 +442,7 @@ def legend_labels(figure) -> list[str]:
 
 def test_series_classification(llama2):
     (model,) = llama2.models()
-    kinds = classify(model.frame, "fp32").tolist()
+    kinds = [point.kind for point in plot_points(model.frame, "fp32")]
     assert kinds == [
         "int4 + GPTQ",
         "mixed precision (int4/int8 ratio)",
@@ -483,7 +483,7 @@ def test_file_without_mixed_precision_rows_still_plots(write_csv, tmp_path):
     rows.append([MODEL, "int8", "0.0", "1.0", "", "int8", "6.7", "11.6", "0.71", "3.26", "0.98", "1.0"])
     results = load_results(str(write_csv("nomixed.csv", rows)))
     (model,) = results.models()
-    assert "mixed precision (int4/int8 ratio)" not in set(classify(model.frame, "fp32"))
+    assert "mixed precision (int4/int8 ratio)" not in {point.kind for point in plot_points(model.frame, "fp32")}
     figure = trade_off_figure(plot_points(model.frame, "fp32"), model.model, "fp32", 4)
     assert legend_labels(figure) == [
         "int4 + LoRA correction", "int4 + GPTQ", "int4, data-free", "fp32 (baseline)", "int8",

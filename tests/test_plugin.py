@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import LLAMA2_CSV, LLAMA2_EXPECTED_MD, CsvWriter
+from conftest import LLAMA2_EXPECTED_MD, CsvWriter
 
 pytestmark = pytest.mark.usefixtures("heavy_modules_loaded")
 

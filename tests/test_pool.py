@@ -13,7 +13,7 @@ from conftest import LLAMA2_CSV
 
 from pytest_compviz.plugin import RENDER_POOL_KEY
 from pytest_compviz.report import artifacts
-from pytest_compviz.report.artifacts import Artifact, model_jobs, render_artifacts
+from pytest_compviz.report.artifacts import Artifact, model_jobs
 from pytest_compviz.report.pool import RenderPool
 from pytest_compviz.results import load_results
 

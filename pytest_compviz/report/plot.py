@@ -49,15 +49,6 @@ def kind_of(mode: str, lora_rank, baseline_mode: str) -> str:
     return MIXED.label
 
 
-def classify(frame: pd.DataFrame, baseline_mode: str) -> pd.Series:
-    """Each row's ``kind_of``."""
-    import pandas as pd
-
-    ranks = frame[LORA_RANK] if LORA_RANK in frame.columns else [math.nan] * len(frame)
-    return pd.Series([kind_of(str(mode), rank, baseline_mode) for mode, rank in zip(frame[MODE], ranks)],
-                     index=frame.index, dtype=object)
-
-
 @dataclass(frozen=True)
 class Point:
     """One row as the plot needs it."""

@@ -32,7 +32,6 @@ import shutil
 import signal
 import sys
 import tempfile
-import threading
 
 # Seconds without any news from the workers before the main process draws what is left itself.
 _PATIENCE = 300.0
