@@ -58,24 +58,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"compviz: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
 
-    from . import gc_freeze
-    from .report.pool import RenderPool
-
-    # Forked before pandas is imported: the worker imports matplotlib meanwhile, then draws
-    # while this process runs the checks (see report/pool.py). None: drawn here.
-    pool = RenderPool.start()
-    gc_freeze.at_exit()
-    try:
-        return _report(inputs, args, pool)
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    return _report(inputs, args)
 
 
-def _report(inputs: list[str], args: argparse.Namespace, pool) -> int:
+def _report(inputs: list[str], args: argparse.Namespace) -> int:
     from .problems import InputUnusable, InvalidResults
     from .report.artifacts import ArtifactClash, ArtifactPlan, render_artifacts, write_artifacts
-    from .results import check_results, parse_results
+    from .results import load_results
     from .spec import Settings
 
     settings = Settings(baseline_mode=args.baseline_mode) if args.baseline_mode else Settings()
@@ -84,18 +73,12 @@ def _report(inputs: list[str], args: argparse.Namespace, pool) -> int:
     plan = ArtifactPlan(inputs)
     for name in inputs:
         output_dir = Path(args.output_dir) if args.output_dir else Path(name).parent
-        pending = None
         try:
-            parsed = parse_results(name, settings)
-            if pool is not None and parsed.unchecked is not None:
-                pending = _draw_ahead(pool, parsed.unchecked, output_dir, formats)
-            results = check_results(parsed)
+            results = load_results(name, settings)
         except InputUnusable as exc:
             print(f"compviz: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
         except InvalidResults as exc:
-            if pending is not None:
-                pending.cancel()
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
             count = len(exc.problems)
@@ -107,7 +90,7 @@ def _report(inputs: list[str], args: argparse.Namespace, pool) -> int:
             continue
         for warning in results.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        artifacts = pending.result() if pending is not None else render_artifacts(results, output_dir, formats)
+        artifacts = render_artifacts(results, output_dir, formats)
         try:
             plan.claim(artifacts, name)
         except ArtifactClash as exc:
@@ -123,17 +106,6 @@ def _report(inputs: list[str], args: argparse.Namespace, pool) -> int:
         for path in written:
             print(f"wrote {path}")
     return status
-
-
-def _draw_ahead(pool, results, output_dir: Path, formats: tuple):
-    """The file's drawing, started on numbers the checks have not passed yet (cancelled if they
-    fail); None if those numbers can't even be laid out as jobs."""
-    from .report.artifacts import model_jobs
-
-    try:
-        return pool.submit(model_jobs(results, output_dir, formats))
-    except Exception:  # noqa: BLE001 - numbers the checks will reject: drawn after them, or never
-        return None
 
 
 if __name__ == "__main__":  # pragma: no cover

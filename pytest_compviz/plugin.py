@@ -7,7 +7,6 @@ its session-end hooks (artifacts, terminal summary) live in ``session.CompvizSta
 from __future__ import annotations
 
 import argparse
-import os
 
 import pytest
 
@@ -94,16 +93,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    # The conftest.py files beside a --compviz-input CSV may implement our hooks, which are read at
+    # configure time: load them up front, as pytest does for the paths given on the command line.
     namespace = early_config.known_args_namespace
     inputs = getattr(namespace, "compviz_inputs", None) or []
     paths = getattr(namespace, "file_or_dir", None)
-    named_csv = isinstance(paths, list) and names_csv(paths)
-    if (inputs or named_csv) and draws_here(early_config, namespace):
-        # Results files will be collected: fork the drawing worker now, before pytest loads the
-        # conftests and plugins configure, so matplotlib's import is done by the time it's needed.
-        render_pool(early_config)
-    # The conftest.py files beside a --compviz-input CSV may implement our hooks, which are read at
-    # configure time: load them up front, as pytest does for the paths given on the command line.
     if inputs and isinstance(paths, list):
         paths.extend(inputs)
 
@@ -111,25 +105,6 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
 def names_csv(args) -> bool:
     """Whether command-line paths name a results CSV (``FILE.csv`` or ``FILE.csv::ID``)."""
     return any(str(arg).split("::")[0].lower().endswith(".csv") for arg in args)
-
-
-def draws_here(config: pytest.Config, option) -> bool:
-    """Whether this process draws tables and plots: not an xdist worker (its ``workerinput`` is
-    set only after this plugin's first hooks; the variable is set before), not --collect-only."""
-    worker = hasattr(config, "workerinput") or "PYTEST_XDIST_WORKER" in os.environ
-    return not worker and not getattr(option, "collectonly", False)
-
-
-def render_pool(config: pytest.Config):
-    """This run's drawing worker (``report.pool.RenderPool``), forked on the first call; None
-    where drawing stays in this process."""
-    if RENDER_POOL_KEY not in config.stash:
-        from .report.pool import RenderPool
-
-        pool = config.stash[RENDER_POOL_KEY] = RenderPool.start()
-        if pool is not None:
-            config.add_cleanup(pool.shutdown)
-    return config.stash[RENDER_POOL_KEY]
 
 
 def _compviz_requested(config: pytest.Config) -> bool:
@@ -178,4 +153,3 @@ def pytest_collect_file(file_path, parent):
 
 # Where the run's CompvizState is kept; items.py reads it from here too.
 STATE_KEY = pytest.StashKey["object"]()
-RENDER_POOL_KEY = pytest.StashKey["object"]()

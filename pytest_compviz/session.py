@@ -7,17 +7,15 @@ Loading a CSV (pandas, pandera) happens on first use, never at start-up.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
 
-from . import gc_freeze
 from .baseline import BaselineError, Tolerances
 from .config import ConfigError, FileConfig, load_config, metric_from_table
-from .plugin import draws_here, names_csv, render_pool
+from .plugin import names_csv
 from .problems import CompvizError, InputUnusable, InvalidResults, Problem, check_input_path
 from .rules import MAX_ERROR_INCREASE, MAX_RATE_DECREASE, Rule, RuleError, parse_rule, parse_tolerance
 from .spec import Metric, Settings
@@ -31,7 +29,6 @@ class Loaded:
     results: object | None = None  # results.Results
     gates: object | None = None  # gates.FileGates
     problems: list[Problem] = field(default_factory=list)
-    pending: object | None = None  # report.pool.Pending: its artifacts, being rendered
 
 
 @dataclass
@@ -94,7 +91,6 @@ class CompvizState:
         self.save_baseline = Path(os.path.normpath(invocation / save)) if save else None
         self.outputs_written: list[Path] = []
         self.interrupted = False
-        self._renders = draws_here(config, config.option)
 
         # CSVs named on the command line are collected like test files.
         named = config.args if config.args_source == pytest.Config.ArgsSource.ARGS else []
@@ -102,13 +98,7 @@ class CompvizState:
         self._loaded: dict[Path, Loaded] = {}
         self._wanted: dict[Path, bool] = {}
         self._report_paths: dict[str, Path | None] = {}  # report location -> results file, if one
-        self._froze = False  # gc.freeze() after collection, undone at unconfigure
         self.summaries: dict[Path, FileSummary] = {}
-        if self._renders and self.inputs:
-            # Results files will be collected (inputs from the configuration): fork the drawing
-            # worker now, while the process is small and single-threaded; it imports matplotlib
-            # while this one imports pandas.
-            render_pool(config)
 
     # --- collection -------------------------------------------------------------------------
 
@@ -140,20 +130,13 @@ class CompvizState:
         """Read, validate, derive and gate ``path`` once per run."""
         path = Path(os.path.normpath(path))
         if path not in self._loaded:
-            if self._renders:  # a file found by a glob: start the worker now, if not yet started
-                render_pool(self.config)
             from .gates import evaluate
-            from .results import check_results, parse_results
+            from .results import load_results
 
             shown = self.shown(path)
             loaded = Loaded(shown)
-            ahead = None
             try:
-                parsed = parse_results(path, self.settings, shown=shown)
-                # The gates and the drawing need only the parsed numbers: started before the
-                # pandera checks, the drawing overlaps them. Thrown away if the checks fail.
-                ahead = self._gate_and_draw(parsed.unchecked) if parsed.unchecked is not None else None
-                loaded.results = check_results(parsed)
+                loaded.results = load_results(path, self.settings, shown=shown)
             except InputUnusable as exc:
                 raise pytest.UsageError(f"compviz: {exc}") from None
             except InvalidResults as exc:
@@ -162,38 +145,10 @@ class CompvizState:
                 loaded.problems = [Problem(shown, f"could not be read: {type(exc).__name__}: {exc}"
                                                   " (a pytest-compviz bug: please report it with the file)")]
             else:
-                if ahead is not None:
-                    loaded.gates, loaded.pending = ahead
-                else:
-                    loaded.gates = evaluate(loaded.results, self.rules, self.baseline, self.tolerances, self.strict)
-                    loaded.pending = self._render_in_background(loaded.results, loaded.gates)
-            if loaded.problems and ahead is not None and ahead[1] is not None:
-                ahead[1].cancel()  # rejected: the jobs no worker has started are dropped
+                loaded.gates = evaluate(loaded.results, self.rules, self.baseline, self.tolerances, self.strict)
             self._loaded[path] = loaded
             self.summaries.setdefault(path, FileSummary())
         return self._loaded[path]
-
-    def _gate_and_draw(self, results) -> tuple | None:
-        """Gates and drawing started on results not yet checked, when a drawing worker is there to
-        use the head start; None otherwise, or if the unchecked numbers break the gates."""
-        if not self._renders or render_pool(self.config) is None:
-            return None
-        from .gates import evaluate
-
-        try:
-            gates = evaluate(results, self.rules, self.baseline, self.tolerances, self.strict)
-            return gates, self._render_in_background(results, gates)
-        except Exception:  # noqa: BLE001 - numbers the checks will reject: gated after them, or never
-            return None
-
-    def _render_in_background(self, results, gates):
-        """The file's tables and plots, drawn by the worker processes while pytest runs the gates."""
-        pool = render_pool(self.config) if self._renders else None
-        if pool is None:
-            return None
-        from .report.artifacts import model_jobs
-
-        return pool.submit(model_jobs(results, self.output_dir, gates=gates, baseline=self.baseline))
 
     # --- hooks (this object is registered as a plugin) -----------------------------------------
 
@@ -207,32 +162,6 @@ class CompvizState:
         self.write_outputs()
         if any(summary.error for summary in self.summaries.values()) and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a lost report must not pass CI
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        import gc
-
-        from .items import CompvizItem
-
-        if (session.items and gc_freeze.enabled() and gc.get_freeze_count() == 0
-                and all(isinstance(item, CompvizItem) for item in session.items)):
-            # A session of results items only (no user test can rely on collecting the garbage
-            # of what exists now): what was loaded and collected lives to the end of the run, so
-            # the collector stops walking it; the items of a 20x100 sweep run 6% faster. Undone
-            # at unconfigure when pytest runs inside a process that lives on.
-            gc.freeze()
-            self._froze = True
-
-    def pytest_unconfigure(self) -> None:
-        import gc
-
-        if self._froze and not _run_is_the_process(self.config):
-            # The process lives on (pytester's in-process runs, a notebook): let it collect what
-            # this run leaves behind. (Unfreezing costs a full collection at teardown, 0.07 s after
-            # the main job: a process about to exit keeps it frozen.)
-            gc.unfreeze()
-        if self._loaded:
-            gc_freeze.at_exit()
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if hasattr(self.config, "workerinput") or self.config.option.collectonly:
@@ -309,8 +238,8 @@ class CompvizState:
             summary = self.summaries.setdefault(path, FileSummary())
             if loaded.results is not None:
                 try:
-                    artifacts = loaded.pending.result() if loaded.pending else render_artifacts(
-                        loaded.results, self.output_dir, gates=loaded.gates, baseline=self.baseline)
+                    artifacts = render_artifacts(loaded.results, self.output_dir, gates=loaded.gates,
+                                                 baseline=self.baseline)
                     plan.claim(artifacts, loaded.shown)
                     write_artifacts(artifacts)
                     summary.written = [(a.path, a.model) for a in artifacts]
@@ -497,14 +426,3 @@ def _plugin_label(config: pytest.Config, name: str) -> str:
 
 def _renumber(rule: Rule, number: int) -> Rule:
     return Rule(rule.source.replace("--compviz-rule", f"--compviz-rule {number}", 1), rule.selectors, rule.checks)
-
-
-def _run_is_the_process(config: pytest.Config) -> bool:
-    """Whether this run is its process's whole job, which ends with it: the ``pytest`` command or
-    ``python -m pytest`` given exactly these arguments. Not pytest run inside a process that
-    lives on (pytester's in-process runs, ``pytest.main()`` in a script or a notebook)."""
-    script = sys.argv[0] if sys.argv else ""
-    name = os.path.basename(script)
-    launched = name in ("pytest", "py.test") or (
-        name == "__main__.py" and os.path.basename(os.path.dirname(script)) == "pytest")
-    return launched and list(sys.argv[1:]) == list(config.invocation_params.args)

@@ -106,7 +106,6 @@ def heavy_modules_loaded(tmp_path_factory) -> None:
     # Imported lazily at session end: importing them once here means runs don't re-parse them
     # (re-parsing under assertion rewriting hit a CPython 3.11 AST recursion error once).
     import pytest_compviz.baseline  # noqa: F401
-    import pytest_compviz.report.pool  # noqa: F401
     import pytest_compviz.report.summary  # noqa: F401
 
 

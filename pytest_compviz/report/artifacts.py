@@ -25,8 +25,7 @@ class Artifact:
 
 @dataclass(frozen=True)
 class ModelJob:
-    """Everything one model's table and plots need, as plain data: a drawing worker process
-    renders it without importing pandas (see ``pool.RenderPool``)."""
+    """Everything one model's table and plots need, as plain data (no pandas)."""
 
     model: str
     cells: list[list[str]]  # the table's formatted cells
@@ -58,8 +57,8 @@ def model_jobs(results: Results, output_dir: Path, image_formats=("png",), gates
 
 def render_model(job: ModelJob) -> list[Artifact]:
     """The table (``.md``) and plot(s) of one model. Plots use matplotlib's default style,
-    whatever a matplotlibrc or a conftest sets: the same job gives the same bytes in a drawing
-    worker (forked before conftests load) and in the main process, on any machine."""
+    whatever a matplotlibrc or a conftest sets, so the bytes do not depend on the user's style;
+    ``rc_context`` restores the user's settings afterwards, also on an error."""
     import matplotlib
 
     artifacts = [Artifact(job.output_dir / f"{job.stem}.md", pipe_table(job.cells).encode(), job.model)]

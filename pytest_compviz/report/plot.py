@@ -97,10 +97,11 @@ def series_error_limits(points: tuple[Point, ...], limits: dict) -> tuple:
 def trade_off_figure(points: tuple[Point, ...], model: str, baseline_mode: str, metric_count: int,
                      overlay: Overlay = Overlay()):
     """The figure of one model's points (see ``plot_points``)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(9, 6), dpi=110)
-    _canvas_class()(figure)
+    FigureCanvasAgg(figure)
     # Fixed margins: the layout is always the same, and a layout engine would cost a third of the
     # drawing time.
     figure.subplots_adjust(left=0.075, right=0.985, top=0.945, bottom=0.085)
@@ -128,52 +129,22 @@ def trade_off_figure(points: tuple[Point, ...], model: str, baseline_mode: str, 
     _draw_overlay(axes, points, overlay)
 
     for point, offset in _label_offsets(points):
+        # Names are drawn as written: a "$" pair in a plot name is not mathtext.
         axes.annotate(point.label, (point.error, point.rate), textcoords="offset points", xytext=offset,
-                      fontsize=8)
+                      fontsize=8, parse_math=False)
 
-    axes.set_title(f"Accuracy/footprint trade-off: {model}")
+    axes.set_title(f"Accuracy/footprint trade-off: {model}", parse_math=False)
     axes.set_xlabel(
         f"average relative error vs {baseline_mode}, % (mean over {metric_count} metric"
-        f"{'s' if metric_count != 1 else ''})"
+        f"{'s' if metric_count != 1 else ''})", parse_math=False,
     )
-    axes.set_ylabel(f"compression rate ({baseline_mode} size / model size)")
+    axes.set_ylabel(f"compression rate ({baseline_mode} size / model size)", parse_math=False)
     axes.grid(True, alpha=0.3)
-    axes.legend(loc="lower right", fontsize=8)  # the low-rate, high-error corner is the empty one
+    legend = axes.legend(loc="lower right", fontsize=8)  # the low-rate, high-error corner is the empty one
+    for text in legend.get_texts():  # the baseline mode is the user's text too
+        text.set_parse_math(False)
     axes.margins(x=0.12, y=0.08)
     return figure
-
-
-_CANVAS = None
-
-
-def _canvas_class():
-    """An Agg canvas whose renderer is shared by every figure of one size in this process.
-
-    matplotlib caches text measurements per renderer; a fresh renderer per plot measures every
-    tick label, legend entry and axis title again. Shared, the repeated ones are measured once:
-    a 100-point plot draws in 97 ms instead of 115 ms, to the same bytes. Sharing is safe because
-    a thread draws and encodes each figure before the next one (``draw`` clears the renderer); a
-    figure's pixels are read through ``figure_bytes``, never from its canvas later."""
-    global _CANVAS
-    if _CANVAS is None:
-        import threading
-
-        from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
-
-        shared = threading.local()  # one renderer per thread: threads may draw side by side
-
-        class SharedRendererCanvas(FigureCanvasAgg):
-            def get_renderer(self):
-                width, height = self.get_width_height(physical=True)
-                key = (width, height, self.figure.dpi)
-                renderers = shared.__dict__.setdefault("renderers", {})
-                if key not in renderers:
-                    renderers[key] = RendererAgg(width, height, self.figure.dpi)
-                self.renderer, self._lastKey = renderers[key], key
-                return self.renderer
-
-        _CANVAS = SharedRendererCanvas
-    return _CANVAS
 
 
 def _by_rate(point: Point) -> tuple[bool, float]:
