@@ -21,7 +21,7 @@ from sweep import write_sweep  # noqa: E402
 MEASURE = """
 import resource, sys, time
 start = time.perf_counter()
-from pytest_compviz.results import load_results
+from pytest_compviz.core.results import load_results
 results = load_results(sys.argv[1])
 elapsed = time.perf_counter() - start
 print(len(results.derived), elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
@@ -37,7 +37,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = write_sweep(Path(tmp) / "large.csv", models, configurations)
         size = path.stat().st_size
-        baseline = subprocess.run([sys.executable, "-c", "import resource; import pytest_compviz.results;"
+        baseline = subprocess.run([sys.executable, "-c", "import resource; import pytest_compviz.core.results;"
                                    " print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)"],
                                   capture_output=True, text=True, check=True)
         done = subprocess.run([sys.executable, "-c", MEASURE, str(path)], capture_output=True, text=True, check=True)

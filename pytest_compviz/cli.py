@@ -1,9 +1,13 @@
-"""The ``compviz`` command: the report without pytest.
+"""The ``compviz`` command: the same run as ``pytest --compviz-input``, without pytest.
 
     compviz --input-file data/llama2_asym.csv --output-dir out
 
-Exit status: 0 written, 1 some input has invalid data (every problem printed; nothing written
-for that input), 2 usage error (bad option, missing or unreadable input).
+It reads the same configuration (``[tool.compviz]`` found as the plugin finds it, or
+``--config FILE``), runs each input through the same pipeline, fills the same ledger (every
+check runs) and writes the same outputs.
+
+Exit status: 0 every gate passed; 1 a gate, a regression or an input failed, or an output could
+not be written; 2 usage error (bad option, missing input, unusable configuration or baseline).
 """
 
 from __future__ import annotations
@@ -12,100 +16,171 @@ import argparse
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+_EPILOG = """exit status:
+  0  every gate passed (and every output was written)
+  1  a gate, a regression or an input failed, or an output could not be written
+  2  usage error: a bad option, a missing input, an unusable configuration or baseline
+
+Hooks in a conftest.py (pytest_compviz_rules, pytest_compviz_metrics) are pytest's: compviz does
+not run them; use pytest --compviz-input to apply them."""
+
+
+class NoInput(Exception):
+    pass
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(
         prog="compviz",
-        description="Validate LLM weight-compression results (NNCF CSV layout) and write, per model,"
-        " the Markdown table and the accuracy/footprint trade-off plot.",
+        description="Validate and gate LLM weight-compression results (NNCF CSV layout) and write, per"
+        " model, the Markdown table and the accuracy/footprint trade-off plot, plus summary.md and"
+        " compviz.json.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("inputs", nargs="*", metavar="CSV", help="results file(s); same as --input-file")
     parser.add_argument(
         "-i", "--input-file", "--input_file", dest="input_files", action="extend", nargs="+", default=[],
-        metavar="CSV", help="results file(s) to report on (repeatable)",
+        metavar="CSV", help="results file(s) to report on (default: the configuration's inputs)",
     )
     parser.add_argument(
         "-o", "--output-dir", "--output_dir", dest="output_dir", metavar="DIR",
-        help="where to write STEM.md and STEM.png (default: the folder of each input file)",
+        help="where outputs go (default: the configuration's output-dir, else compviz-report/)",
     )
-    parser.add_argument(
-        "--baseline-mode", default=None, metavar="MODE",
-        help="mode of the uncompressed row each model is compared with (default: fp32)",
-    )
-    parser.add_argument(
-        "--format", dest="formats", action="append", choices=("png", "svg"), metavar="{png,svg}",
-        help="plot image format (repeatable; default: png)",
-    )
+    parser.add_argument("--config", metavar="TOML", help="read [tool.compviz] (or the whole file) from this file")
+    parser.add_argument("--rule", dest="rules", action="append", default=[], metavar="RULE",
+                        help="a threshold rule after the configured ones (repeatable), e.g. \"mode=int8; max-relative-error=2%%\"")
+    parser.add_argument("--strict", action="store_true", help="fail rows no rule gates, and inputs that gate nothing")
+    parser.add_argument("--baseline-mode", default=None, metavar="MODE",
+                        help="mode of the uncompressed row each model is compared with (default: fp32)")
+    parser.add_argument("--baseline", metavar="JSON|CSV", help="a saved run to compare with")
+    parser.add_argument("--baseline-missing", choices=("error", "warn"), default="error",
+                        help="a missing baseline file is a usage error (default) or a note")
+    parser.add_argument("--regression-tolerance", metavar="TOL",
+                        help="allowed worsening against the baseline, e.g. \"0.5%%, 0.05x\" (the default)")
+    parser.add_argument("--save-baseline", metavar="JSON", help="write this run's rows as a baseline")
+    parser.add_argument("--no-step-summary", action="store_true", help="do not append to $GITHUB_STEP_SUMMARY")
+    parser.add_argument("--format", dest="formats", action="append", choices=("png", "svg"), metavar="{png,svg}",
+                        help="plot image format (repeatable; default: png)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    inputs = [*args.inputs, *args.input_files]
-    if not inputs:
-        parser.error("no input: give a results CSV, e.g. compviz --input-file data/llama2_asym.csv")
+    from .problems import CompvizError
 
+    try:
+        return _run(args)
+    except NoInput as exc:
+        parser.error(str(exc))  # exits 2, with the usage
+    except CompvizError as exc:
+        print(f"compviz: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .config.files import read_file_config
+    from .config.options import Given, resolve
+    from .config.rules import parse_rule_string, parse_tolerance
     from .problems import InputUnusable, check_input_path
 
+    invocation = Path.cwd()
+    file_config = read_file_config(args.config, invocation, invocation, "--config")
+    given = Given(
+        inputs=tuple([*args.inputs, *args.input_files]),
+        output_dir=args.output_dir,
+        rules=tuple(parse_rule_string(text, f"--rule {n}") for n, text in enumerate(args.rules, 1)),
+        strict=args.strict,
+        baseline_mode=args.baseline_mode,
+        baseline=args.baseline,
+        baseline_missing=args.baseline_missing,
+        tolerance=parse_tolerance(args.regression_tolerance, "--regression-tolerance")
+        if args.regression_tolerance else None,
+        save_baseline=args.save_baseline,
+        step_summary=not args.no_step_summary,
+        image_formats=tuple(args.formats or ["png"]),
+    )
+    options = resolve(given=given, file_config=file_config, invocation=invocation, rootdir=invocation)
+    if not options.inputs:
+        raise NoInput("no input: give a results CSV, e.g. compviz --input-file data/llama2_asym.csv,"
+                      " or list inputs in [tool.compviz]")
     # Usage problems first: nothing is written when an input is missing, a directory or unreadable.
-    for name in inputs:
+    for path, name in zip(options.inputs, options.input_names):
         try:
-            check_input_path(name, name)
+            check_input_path(path, name)
         except InputUnusable as exc:
             print(f"compviz: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
+    hooks = _unapplied_hooks(options)
+    if hooks:
+        print(f"compviz: {hooks} implements pytest_compviz hooks: they are pytest's, so their rules and"
+              " metrics are not applied here (pytest --compviz-input applies them)", file=sys.stderr)
+    return _report(options)
 
-    return _report(inputs, args)
 
+def _report(options) -> int:
+    from .core.ledger import Ledger, SCHEMA, FAILED, fill_from_gates
+    from .core.messages import check_message
+    from .core.pipeline import baseline_problems, file_warnings, run_file
+    from .report.console import run_lines
+    from .report.outputs import write_run
 
-def _report(inputs: list[str], args: argparse.Namespace) -> int:
-    from .problems import InputUnusable, InvalidResults
-    from .report.artifacts import ArtifactClash, ArtifactPlan, render_artifacts, write_artifacts
-    from .results import load_results
-    from .spec import Settings
+    baseline, notes = None, []
+    if options.baseline is not None:
+        if not options.baseline.is_file() and options.baseline_missing == "warn":
+            notes.append(f"baseline {options.baseline_shown}: no such file; no regression checks this run")
+        else:
+            from .baseline.load import load_baseline
 
-    settings = Settings(baseline_mode=args.baseline_mode) if args.baseline_mode else Settings()
-    formats = tuple(dict.fromkeys(args.formats or ["png"]))
-    status = EXIT_OK
-    plan = ArtifactPlan(inputs)
-    for name in inputs:
-        output_dir = Path(args.output_dir) if args.output_dir else Path(name).parent
-        try:
-            results = load_results(name, settings)
-        except InputUnusable as exc:
-            print(f"compviz: error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        except InvalidResults as exc:
-            for problem in exc.problems:
+            baseline = load_baseline(options.baseline, options.baseline_shown, options.settings)
+    runs = [run_file(path, options, baseline, shown=name) for path, name in zip(options.inputs, options.input_names)]
+    ledger = Ledger()
+    for run in runs:
+        if run.valid:
+            fill_from_gates(ledger, run.key, run.gates)
+        else:
+            ledger.record(run.key, None, SCHEMA, FAILED)
+            for problem in run.problems:
                 print(problem, file=sys.stderr)
-            count = len(exc.problems)
-            print(
-                f"compviz: {name}: {count} problem{'s' if count != 1 else ''}; nothing written for it",
-                file=sys.stderr,
-            )
-            status = EXIT_INVALID
-            continue
-        for warning in results.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-        artifacts = render_artifacts(results, output_dir, formats)
-        try:
-            plan.claim(artifacts, name)
-        except ArtifactClash as exc:
-            print(f"compviz: error: {name}: {exc}; nothing written for it (use another --output-dir)",
+            count = len(run.problems)
+            print(f"compviz: {run.shown}: {count} problem{'s' if count != 1 else ''}; nothing written for it",
                   file=sys.stderr)
-            status = EXIT_USAGE
+    errors = baseline_problems(runs, baseline)
+    for run in runs:
+        for warning in run.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        if not run.valid:
             continue
-        try:
-            written = write_artifacts(artifacts)
-        except OSError as exc:
-            print(f"compviz: error: {name}: cannot write to {output_dir} ({exc.strerror or exc})", file=sys.stderr)
-            return EXIT_USAGE
-        for path in written:
-            print(f"wrote {path}")
-    return status
+        for text in file_warnings(run, baseline):
+            if options.strict:
+                errors.append(f"{text} (--strict)")
+            else:
+                print(f"warning: {text}", file=sys.stderr)
+        for row in run.gates.rows:
+            for check in row.check_names():
+                if not row.expected_pass(check):
+                    print(f"FAILED {check} of {row.label}: {check_message(row, check, baseline.describe() if baseline else '')}")
+    outputs = write_run(runs, ledger, options, baseline, notes, errors)
+    for line in run_lines(outputs, options, baseline, options.rules):
+        print(line)
+    failed = outputs.errors or outputs.outcome != "passed"
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _unapplied_hooks(options) -> str | None:
+    folder = options.config_file.parent if options.config_file is not None else options.invocation
+    conftest = folder / "conftest.py"
+    try:
+        if conftest.is_file() and "def pytest_compviz_" in conftest.read_text(encoding="utf-8", errors="replace"):
+            return options.shown(conftest)
+    except OSError:
+        pass
+    return None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -57,7 +57,3 @@ class InvalidResults(CompvizError):
         self.path = path
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
-
-
-class CompvizWarning(UserWarning):
-    """Something worth a look that does not fail a check (a precomputed column disagreeing)."""

@@ -100,7 +100,7 @@ def heavy_modules_loaded(tmp_path_factory) -> None:
     imported twice in one process, and matplotlib's reloaded classes fail its isinstance checks.
     One full report before any run loads every module the plugin uses, so runs keep them."""
     from pytest_compviz.report.artifacts import render_artifacts
-    from pytest_compviz.results import load_results
+    from pytest_compviz.core.results import load_results
 
     render_artifacts(load_results(LLAMA2_CSV), tmp_path_factory.mktemp("warm"), ("png", "svg"))
     # Imported lazily at session end: importing them once here means runs don't re-parse them

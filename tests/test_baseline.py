@@ -113,7 +113,8 @@ def test_save_then_compare_passes_with_a_regression_item_per_compressed_row(pyte
     document = save(pytester, results)
 
     assert document["schema"] == "pytest-compviz/run"
-    assert document["version"] == 1
+    assert document["version"] == 2
+    assert document["outcome"] == "passed"
     created = datetime.fromisoformat(document["created"])
     assert created.utcoffset() is not None  # a zone-aware timestamp
     assert document["git_commit"] is None  # pytester's tmp dir is no git checkout
@@ -202,7 +203,7 @@ def test_an_improvement_never_fails_even_with_zero_tolerance(pytester, results, 
 # --- 3. tolerances -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("tolerance, passes", [("3%", True), ("0.03", True), ("1%", False)])
+@pytest.mark.parametrize("tolerance, passes", [("3%", True), ("3%, 0.05x", True), ("1%", False)])
 def test_command_line_error_tolerance(pytester, results, base, tolerance, passes):
     results(CSV, cells=WORSE_INT4)
 
@@ -313,15 +314,37 @@ def test_rate_tolerance_from_a_pyproject_rule(pytester, results, base):
 
 
 @pytest.mark.parametrize("tolerance, message", [
-    ("abc", "max-error-increase: 'abc' is not a number"),
+    ("abc", "'abc' has no unit: write \"abc%\" for an error increase in percentage points or \"abcx\" for a"
+            " compression-rate decrease"),
     ("-1%", "max-error-increase: '-1%' must not be negative"),
-    ("2", 'max-error-increase: \'2\' is a fraction, so it would allow 200%; write 2% as "2%"'),
+    # Error or rate? Every part of the tolerance carries its unit.
+    ("0.5", "'0.5' has no unit: write \"0.5%\" for an error increase in percentage points or \"0.5x\" for a"
+            " compression-rate decrease"),
+    ("12%, 0.05x", None),  # a percent is always accepted
 ])
 def test_a_bad_tolerance_is_a_usage_error(pytester, results, tolerance, message):
     results(CSV)
     result = run(pytester, "--compviz-input", CSV, f"--compviz-regression-tolerance={tolerance}")
+    if message is None:
+        assert result.ret == pytest.ExitCode.OK
+        return
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*error: argument --compviz-regression-tolerance: *{message}"])
+
+
+@pytest.mark.parametrize("rule, message", [
+    ("max-error-increase=0.5", "max-error-increase: '0.5' is read as a fraction, which would allow 50 percent"
+                               " (points); write \"0.5%\" for 0.5 percent, or 0.005"),
+    ("max-relative-error=0.5", "max-relative-error: '0.5' is read as a fraction, which would allow 50 percent"
+                               " (points); write \"0.5%\" for 0.5 percent, or 0.005"),
+    ("max-relative-error=1", "max-relative-error: '1' is read as a fraction, which would allow 100 percent"
+                             " (points); write \"1%\" for 1 percent, or 0.01"),
+])
+def test_a_bare_error_number_that_reads_as_a_percent_is_refused(pytester, results, rule, message):
+    results(CSV)
+    result = run(pytester, "--compviz-input", CSV, "--compviz-rule", rule)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{message}"])
 
 
 @pytest.mark.parametrize("args", [
@@ -421,8 +444,8 @@ def test_a_missing_baseline_with_warn_runs_without_and_can_bootstrap_it(pytester
 @pytest.mark.parametrize("content, message", [
     ("{not json", "baseline base.json: not readable as JSON (*)"),
     ('{"schema": "other"}', 'baseline base.json: not a pytest-compviz run (expected "schema": "pytest-compviz/run")'),
-    ('{"schema": "pytest-compviz/run", "version": 2, "rows": []}',
-     "baseline base.json: format version 2, this pytest-compviz reads version 1"),
+    ('{"schema": "pytest-compviz/run", "version": 3, "rows": []}',
+     "baseline base.json: format version 3, this pytest-compviz reads versions 1, 2"),
     ('{"schema": "pytest-compviz/run", "version": 1, "rows": {}}', 'baseline base.json: "rows" must be a list'),
     ('{"schema": "pytest-compviz/run", "version": 1, "rows": [{"model": "m", "mode": "int4"}]}',
      "baseline base.json: row 1 is incomplete or not numeric (KeyError(*))"),
@@ -518,7 +541,8 @@ def test_an_existing_file_that_is_no_baseline_is_not_overwritten(pytester, resul
 
     result = run(pytester, "--compviz-input", CSV, "--compviz-save-baseline", "base.json")
 
-    result.stdout.fnmatch_lines(["baseline not saved: base.json: exists but is not a"
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # asked for, not written: the run fails
+    result.stdout.fnmatch_lines(["error: baseline not saved: base.json: exists but is not a"
                                  " pytest-compviz run; not overwritten"])
     assert (pytester.path / "base.json").read_text(encoding="utf-8") == '{"something": "else"}'
 
@@ -559,21 +583,29 @@ def test_compviz_json_is_valid_and_is_the_next_runs_baseline(pytester, results, 
     failed.assert_outcomes(passed=9, failed=1)
 
     document = json.loads((pytester.path / "compviz-report" / "compviz.json").read_text(encoding="utf-8"))
-    assert (document["schema"], document["version"]) == ("pytest-compviz/run", 1)
+    assert (document["schema"], document["version"]) == ("pytest-compviz/run", 2)
     assert document["baseline"].startswith("base.json, ")
     [entry] = document["inputs"]
     assert (entry["name"], entry["valid"], entry["regressions"]) == (CSV, True, 1)
     assert entry["sha256"] == hashlib.sha256((pytester.path / CSV).read_bytes()).hexdigest()
     assert entry["artifacts"] == ["llama2_asym.md", "llama2_asym.png"]
     by_line = {row["line"]: row for row in document["rows"]}
-    assert by_line[4]["passed"] is False
+    assert by_line[4]["verdict"] == "failed"
     assert by_line[4]["regression"]["baseline error"] == pytest.approx(0.08459, abs=1e-5)
     assert by_line[4]["regression"]["error delta"] == pytest.approx(0.0195, abs=1e-4)
-    assert by_line[3]["passed"] is True
+    assert by_line[3]["verdict"] == "passed"
 
-    # This run's output, as the next run's baseline: the worse row is what it is compared with now.
+    # A failed run's output is no baseline: a baseline is a run that passed.
+    refused = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "compviz-report/compviz.json")
+    assert refused.ret == pytest.ExitCode.USAGE_ERROR
+    refused.stderr.fnmatch_lines(["*baseline compviz-report/compviz.json: is the output of a run that failed;"
+                                  " a baseline must be a run that passed"])
+
+    # A passing run's output is the next run's baseline: the worse row is what it is compared with now.
+    assert run(pytester, "--compviz-input", CSV, "--compviz-regression-tolerance", "5%").ret == pytest.ExitCode.OK
+    run(pytester, "--compviz-input", CSV, "--compviz-baseline", "base.json", "--compviz-regression-tolerance",
+        "5%").assert_outcomes(passed=10)
     again = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "compviz-report/compviz.json")
-
     assert again.ret == pytest.ExitCode.OK
     again.assert_outcomes(passed=10)
 
@@ -694,7 +726,7 @@ def test_plot_with_a_baseline_draws_the_overlay_and_decodes(pytester, results, b
 
 def test_overlay_draws_faint_baseline_points_arrows_limits_and_rings():
     from pytest_compviz.report.plot import Overlay, plot_points, trade_off_figure
-    from pytest_compviz.results import load_results
+    from pytest_compviz.core.results import load_results
 
     [entry] = load_results(LLAMA2_CSV).models()
     frame = entry.frame
@@ -746,8 +778,9 @@ def test_a_malformed_existing_baseline_is_kept_with_a_note(pytester, results):
 
     result = run(pytester, "--compviz-input", CSV, "--compviz-save-baseline", "base.json")
 
-    assert result.ret == pytest.ExitCode.OK
-    result.stdout.fnmatch_lines(["baseline not saved: base.json: exists but its rows are malformed (*); not overwritten"])
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["error: baseline not saved: base.json: exists but its rows are malformed (*);"
+                                 " not overwritten"])
     assert "Traceback" not in result.stdout.str()
 
 

@@ -15,6 +15,17 @@ from pathlib import Path
 import pytest
 
 MODEL = "meta-llama_Llama-2-7b-chat-hf"
+LLAMA2_ROWS_OF_GOOD = [
+    "int4 + awq + scale estimation + gptq (gptq)",
+    "int4 + awq + scale estimation (100% int4)",
+    "int4 (data-free)",
+    "int4 + awq + scale estimation + lora correction (rank 32)",
+    "int4 + awq + scale estimation + lora correction (rank 128)",
+    "int4 + awq + scale estimation (80% int4)",
+    "int4 + awq + scale estimation + lora correction (rank 256)",
+    "int4 + awq + scale estimation (60% int4)",
+    "int4 + awq + scale estimation (40% int4)",
+]
 COMPVIZ_SCRIPT = Path(sys.executable).with_name("compviz")
 
 
@@ -75,9 +86,11 @@ def test_each_option_spelling_writes_the_golden_table_and_identical_plots(tmp_pa
     )
     names = ["llama2_asym.md", "llama2_asym.png", "llama2_asym.svg"]
     for n, result in enumerate(results):
-        assert (result.returncode, result.stderr) == (0, ""), SPELLINGS[n]
-        assert result.stdout == "".join(f"wrote out{n}/{name}\n" for name in names)
-        assert files_in(tmp_path / f"out{n}") == names  # and no temp file left behind
+        assert result.returncode == 0, SPELLINGS[n]
+        assert result.stderr.startswith("warning: in/llama2_asym.csv: no row is gated")
+        assert f"  wrote {', '.join(f'out{n}/{name}' for name in names)}" in result.stdout.splitlines()
+        # and no temp file left behind
+        assert files_in(tmp_path / f"out{n}") == ["compviz.json", *names[:1], *names[1:], "summary.md"]
         assert (tmp_path / f"out{n}" / "llama2_asym.md").read_bytes() == llama2_expected_md
     # Three processes, byte-identical plots.
     for name in names[1:]:
@@ -86,25 +99,25 @@ def test_each_option_spelling_writes_the_golden_table_and_identical_plots(tmp_pa
     assert sha256(llama2_copy) == before
 
 
-def test_output_dir_defaults_to_the_input_folder(tmp_path, llama2_copy, llama2_expected_md):
+def test_output_dir_defaults_to_compviz_report_as_in_pytest(tmp_path, llama2_copy, llama2_expected_md):
     before = sha256(llama2_copy)
     result = compviz(llama2_copy, cwd=tmp_path, script=True)  # positional input, console script
-    assert (result.returncode, result.stderr) == (0, "")
-    assert result.stdout == (
-        f"wrote {tmp_path}/in/llama2_asym.md\nwrote {tmp_path}/in/llama2_asym.png\n"
-    )
-    assert files_in(tmp_path / "in") == ["llama2_asym.csv", "llama2_asym.md", "llama2_asym.png"]
-    assert (tmp_path / "in" / "llama2_asym.md").read_bytes() == llama2_expected_md
+    assert result.returncode == 0, result.stderr
+    assert "  wrote compviz-report/llama2_asym.md, compviz-report/llama2_asym.png" in result.stdout.splitlines()
+    assert files_in(tmp_path / "in") == ["llama2_asym.csv"]
+    assert files_in(tmp_path / "compviz-report") == ["compviz.json", "llama2_asym.md", "llama2_asym.png",
+                                                     "summary.md"]
+    assert (tmp_path / "compviz-report" / "llama2_asym.md").read_bytes() == llama2_expected_md
     assert sha256(llama2_copy) == before
 
 
 def test_two_models_give_one_table_and_plot_each(tmp_path, write_csv, llama2_expected_md):
     source = write_csv("two.csv", write_csv.two_models())
     result = compviz("--input-file", source, "--output-dir", "out", cwd=tmp_path)
-    assert (result.returncode, result.stderr) == (0, "")
+    assert result.returncode == 0, result.stderr
     names = [f"two.{MODEL}.md", f"two.{MODEL}.png", "two.org_other-model.md", "two.org_other-model.png"]
-    assert result.stdout == "".join(f"wrote out/{name}\n" for name in names)
-    assert files_in(tmp_path / "out") == sorted(names)
+    assert "  wrote " + ", ".join(f"out/{name}" for name in names) in result.stdout.splitlines()
+    assert files_in(tmp_path / "out") == sorted([*names, "compviz.json", "summary.md"])
     assert (tmp_path / "out" / f"two.{MODEL}.md").read_bytes() == llama2_expected_md
     other = (tmp_path / "out" / "two.org_other-model.md").read_text().splitlines()
     assert other[2].endswith("| 0.0%                           | 1.0x                  |")  # its own fp32
@@ -138,9 +151,18 @@ def test_invalid_input_exits_1_lists_all_problems_and_writes_only_valid_inputs(t
         "compviz: empty.csv: 1 problem; nothing written for it\n"
         "warning: good.csv:5: column 'compression rate': the file says 9.90x, recomputed 7.02x;"
         " the recomputed value is used\n"
+        "warning: good.csv: no row is gated (no rule matches a row and there is no baseline to compare with):"
+        " this file's results are not checked\n"
     )
-    assert result.stdout == "wrote out/good.md\nwrote out/good.png\n"
-    assert files_in(tmp_path / "out") == ["good.md", "good.png"]
+    assert result.stdout.splitlines() == [
+        "bad.csv: schema failed (3 problems); no gates run, no artifacts written",
+        "empty.csv: schema failed (1 problem); no gates run, no artifacts written",
+        "good.csv: 0 gates passed, 0 failed",
+        "  ungated rows (9, no rule sets a check): " + "; ".join(LLAMA2_ROWS_OF_GOOD),
+        "  wrote out/good.md, out/good.png",
+        "wrote out/summary.md, out/compviz.json",
+    ]
+    assert files_in(tmp_path / "out") == ["compviz.json", "good.md", "good.png", "summary.md"]
     assert {path: sha256(path) for path in hashes} == hashes
 
 
@@ -168,7 +190,7 @@ def test_unusable_input_exits_2_and_writes_nothing(tmp_path, llama2_copy, args, 
     "args, error",
     [
         pytest.param([], "compviz: error: no input: give a results CSV, e.g. compviz --input-file"
-                     " data/llama2_asym.csv", id="no input"),
+                     " data/llama2_asym.csv, or list inputs in [tool.compviz]", id="no input"),
         pytest.param(["--bogus", "in/llama2_asym.csv"], "compviz: error: unrecognized arguments: --bogus",
                      id="bad option"),
         # The rest of this line ("(choose from ...)") is argparse's wording, which varies by Python.
@@ -191,13 +213,11 @@ def test_bad_command_line_exits_2_with_usage(tmp_path, llama2_copy, args, error)
 def test_input_named_like_an_output_is_never_overwritten(tmp_path, llama2_csv):
     source = tmp_path / "results.md"
     source.write_bytes(llama2_csv.read_bytes())
-    result = compviz(source, cwd=tmp_path)
+    result = compviz(source, "-o", ".", cwd=tmp_path)
     assert source.read_bytes() == llama2_csv.read_bytes(), result.stdout
-    assert result.returncode == 2
-    assert result.stderr == (
-        f"compviz: error: {source}: would overwrite the input file {source};"
-        " nothing written for it (use another --output-dir)\n"
-    )
+    assert result.returncode == 1
+    assert f"error: {source}: table and plot not written: would overwrite the input file {source}" \
+        in result.stdout.splitlines()
 
 
 def test_two_inputs_with_one_name_do_not_overwrite_each_other(tmp_path, llama2_csv):
@@ -207,12 +227,10 @@ def test_two_inputs_with_one_name_do_not_overwrite_each_other(tmp_path, llama2_c
 
     result = compviz("a/results.csv", "b/results.csv", "-o", "out", cwd=tmp_path)
 
-    assert result.returncode == 2
-    assert result.stdout == "wrote out/results.md\nwrote out/results.png\n"
-    assert result.stderr == (
-        "compviz: error: b/results.csv: would overwrite out/results.md, written for a/results.csv;"
-        " nothing written for it (use another --output-dir)\n"
-    )
+    assert result.returncode == 0, result.stdout
+    lines = result.stdout.splitlines()
+    assert "  wrote out/results.md, out/results.png" in lines
+    assert "  wrote out/results-2.md, out/results-2.png" in lines  # a distinct name, shown
 
 
 def test_an_output_dir_that_is_a_file_is_a_usage_error(tmp_path, llama2_csv):
@@ -221,8 +239,10 @@ def test_an_output_dir_that_is_a_file_is_a_usage_error(tmp_path, llama2_csv):
 
     result = compviz("-i", "results.csv", "-o", "afile", cwd=tmp_path)
 
-    assert result.returncode == 2
-    assert result.stderr.startswith("compviz: error: results.csv: cannot write to afile (")
+    assert result.returncode == 1
+    errors = [line for line in result.stdout.splitlines() if line.startswith("error: ")]
+    assert errors[0].startswith("error: results.csv: table and plot not written: ")
+    assert errors[1].startswith("error: afile/summary.md not written: ")
     assert "Traceback" not in result.stderr
 
 
@@ -237,5 +257,8 @@ def test_two_runs_write_the_same_bytes_and_a_rejected_file_gets_nothing(tmp_path
         assert done.returncode == 1, done.stderr
         written[run] = {name: sha256(tmp_path / run / name) for name in files_in(tmp_path / run)}
 
-    assert sorted(written["first"]) == ["llama2_asym.md", "llama2_asym.png", "llama2_asym.svg"]
+    assert sorted(written["first"]) == ["compviz.json", "llama2_asym.md", "llama2_asym.png", "llama2_asym.svg",
+                                        "summary.md"]
+    for run in written.values():  # the run documents carry their date
+        del run["compviz.json"], run["summary.md"]
     assert written["first"] == written["second"]

@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from pytest_compviz.metrics import relative_errors
+from pytest_compviz.core.metrics import relative_errors
 from pytest_compviz.problems import InputUnusable, InvalidResults
 from pytest_compviz.report.artifacts import render_artifacts, write_artifacts
 from pytest_compviz.report.markdown import markdown_table
 from pytest_compviz.report.plot import figure_bytes, plot_points, trade_off_figure
-from pytest_compviz.results import load_results
+from pytest_compviz.core.results import load_results
 from pytest_compviz.spec import DEFAULT_METRICS, Metric, Settings
 
 MODEL = "meta-llama_Llama-2-7b-chat-hf"

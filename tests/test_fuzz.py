@@ -21,7 +21,7 @@ from hypothesis import event, given, note
 from hypothesis import strategies as st
 
 from pytest_compviz.problems import InvalidResults, Problem
-from pytest_compviz.results import Results, load_results
+from pytest_compviz.core.results import Results, load_results
 
 pytestmark = pytest.mark.usefixtures("heavy_modules_loaded")
 

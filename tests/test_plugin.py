@@ -181,9 +181,12 @@ def test_inputs_from_pyproject_are_collected_when_no_path_is_given(pytester, res
     pytester.makepyfile(test_other="def test_other(): pass")
     results("llama2_asym.csv")
 
-    result = run(pytester)
+    result = run(pytester)  # the configured inputs and the project's own tests
 
-    result.assert_outcomes(passed=19)
+    result.assert_outcomes(passed=20)
+    # Paths named on the command line collect only what they name.
+    run(pytester, "test_other.py").assert_outcomes(passed=1)
+    run(pytester, "llama2_asym.csv").assert_outcomes(passed=19)
 
 
 def test_multi_model_rows_carry_the_model_and_each_model_gets_artifacts(pytester, results):
@@ -254,7 +257,8 @@ def test_metric_and_rate_limits(pytester, results):
          "*--compviz-rule 'mode=int8; max-relative-error=lots': max-relative-error: 'lots' is not a number"),
         ("mode=int8; speed=2", "*--compviz-rule 'mode=int8; speed=2': unknown key 'speed' (known: *"),
         ("mode=int4[; max-relative-error=2%", "*mode: 'int4[' is not a valid glob (unclosed '[')"),
-        ("max-relative-error=8", "*max-relative-error: '8' is a fraction, so it would allow 800%; write 8% as \"8%\""),
+        ("max-relative-error=8", "*max-relative-error: '8' is read as a fraction, which would allow 800 percent"
+                                 " (points); write \"8%\" for 8 percent, or 0.08"),
         ("mode=int8", "*sets no check (give max-relative-error, min-compression-rate, metrics or a tolerance)"),
     ],
 )
@@ -417,9 +421,9 @@ def test_precomputed_column_mismatch_is_a_warning(pytester, results):
     rows[3][-1] = "9.9x"  # int4 data-free is 7.2x
     results("llama2_asym.csv", rows)
 
-    result = run(pytester, "--compviz-input", "llama2_asym.csv")
+    result = run(pytester, "--compviz-input", "llama2_asym.csv", "--compviz-rule", "max-relative-error=9%")
 
-    result.assert_outcomes(passed=1, warnings=1)
+    result.assert_outcomes(passed=10, warnings=1)
     result.stdout.fnmatch_lines([
         "*CompvizWarning: llama2_asym.csv:4: column 'compression rate': the file says 9.90x, recomputed 7.18x;*",
     ])
@@ -553,7 +557,7 @@ def test_precomputed_mismatch_under_warnings_as_errors_fails_the_schema_with_its
     rows[3][-1] = "9.9x"
     results("llama2_asym.csv", rows)
 
-    result = run(pytester, "--compviz-input", "llama2_asym.csv", "-W", "error::pytest_compviz.problems.CompvizWarning")
+    result = run(pytester, "--compviz-input", "llama2_asym.csv", "-W", "error::pytest_compviz.plugin.CompvizWarning")
 
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["llama2_asym.csv:4: column 'compression rate': the file says 9.90x, recomputed 7.18x;*"])
@@ -570,16 +574,27 @@ def test_overridden_rule_is_not_reported_as_unmatched(pytester, results):
     assert "matched no row" not in result.stdout.str()
 
 
-def test_two_inputs_with_one_name_fail_the_run_instead_of_losing_a_report(pytester, results):
+def test_no_artifact_overwrites_another(pytester, results):
     results("a/llama2_asym.csv")
     results("b/llama2_asym.csv")
+    results("summary.csv")  # its table would be the session's summary.md
+    results("Summary2.csv")
+    results("summary2.csv")  # one name but for the letter case: one file on macOS and Windows
 
-    result = run(pytester, "--compviz-input", "a/llama2_asym.csv", "--compviz-input", "b/llama2_asym.csv",
+    result = run(pytester, *[arg for name in ("a/llama2_asym.csv", "b/llama2_asym.csv", "summary.csv", "Summary2.csv",
+                                              "summary2.csv") for arg in ("--compviz-input", name)],
                  "--compviz-rule", "mode=int4; max-relative-error=9%")
 
-    result.assert_outcomes(passed=4)
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["  artifacts not written: would overwrite *compviz-report/llama2_asym.md, written for a/llama2_asym.csv"])
+    result.assert_outcomes(passed=10)
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines_random([
+        "  wrote compviz-report/llama2_asym.md, compviz-report/llama2_asym.png",
+        "  wrote compviz-report/llama2_asym-2.md, compviz-report/llama2_asym-2.png",
+        "  wrote compviz-report/summary-2.md, compviz-report/summary-2.png",
+        "  wrote compviz-report/Summary2.md, compviz-report/Summary2.png",
+        "  wrote compviz-report/summary2-2.md, compviz-report/summary2-2.png",
+    ])
+    assert (pytester.path / "compviz-report" / "summary.md").read_text().startswith("# compviz:")
 
 
 def test_a_semicolon_delimited_file_is_named_as_such(pytester, results):
@@ -593,12 +608,12 @@ def test_a_semicolon_delimited_file_is_named_as_such(pytester, results):
 
 
 def test_an_unexpected_reader_error_fails_the_file_not_the_run(pytester, results, monkeypatch):
-    import pytest_compviz.results
+    import pytest_compviz.core.results
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(pytest_compviz.results, "read_results", broken)
+    monkeypatch.setattr(pytest_compviz.core.results, "read_results", broken)
     results("llama2_asym.csv")
 
     result = run(pytester, "--compviz-input", "llama2_asym.csv")

@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..rules import MAX_ERROR
-from .files import artifact_stem, atomic_write
+from ..config.rules import MAX_ERROR
+from ..atomic import atomic_write
+from ..core.names import digest
+from .files import artifact_stem
 from .markdown import pipe_table, table_cells
 from .plot import Overlay, Point, figure_bytes, plot_points, series_error_limits, trade_off_figure
 
 if TYPE_CHECKING:
-    from ..results import Results
+    from ..core.results import Results
 
 
 @dataclass(frozen=True)
@@ -38,21 +40,44 @@ class ModelJob:
     image_formats: tuple[str, ...]
 
 
-def model_jobs(results: Results, output_dir: Path, image_formats=("png",), gates=None, baseline=None) -> list[ModelJob]:
-    """One job per model in ``results``; with ``gates`` (and a ``baseline`` run) the plots mark
-    failed rows, series-wide error limits and the baseline points."""
+def model_jobs(results: Results, output_dir: Path, image_formats=("png",), gates=None, verdicts=None,
+               baseline=None, stems: dict | None = None) -> list[ModelJob]:
+    """One job per model in ``results``; with ``gates`` and the ledger's ``verdicts`` (row index ->
+    ``RowVerdict``) the plots mark failed rows and series-wide error limits, and with a
+    ``baseline`` run its points. ``stems``: model -> file stem (``plan_stems``)."""
     models = results.models()
-    used: set[str] = set()
+    stems = stems or plan_stems([(results.path, [entry.model for entry in models])])[results.path]
     mode = results.settings.baseline_mode
     gated = {row.index: row for row in gates.rows} if gates is not None else None
     jobs = []
     for entry in models:
-        stem = _unique(artifact_stem(results.path, entry.model, single_model=len(models) == 1), used)
         points = plot_points(entry.frame, mode)
-        jobs.append(ModelJob(entry.model, table_cells(entry.frame), points, stem, mode,
-                             len(results.settings.metrics), _overlay(points, gated, baseline),
+        jobs.append(ModelJob(entry.model, table_cells(entry.frame), points, stems[entry.model], mode,
+                             len(results.settings.metrics), _overlay(points, gated, verdicts or {}, baseline),
                              output_dir, tuple(image_formats)))
     return jobs
+
+
+# Names the session's own files take in the output folder: no table or plot may take them.
+RESERVED_STEMS = frozenset({"summary", "compviz"})
+_LONGEST_STEM = 120
+
+
+def plan_stems(inputs: list[tuple[str, list[str]]]) -> dict[str, dict[str, str]]:
+    """Input -> model -> file stem, for one run's inputs (each with its models, in order): ``STEM``
+    for a one-model file, ``STEM.MODEL`` for several. Stems are unique ignoring letter case (macOS
+    and Windows file systems), never a session file's name, and at most 120 characters (longer
+    ones are cut, with a digest of the whole): a later clash is numbered ``-2``, ``-3``..."""
+    used: set[str] = set(RESERVED_STEMS)
+    planned: dict[str, dict[str, str]] = {}
+    for input_path, models in inputs:
+        planned[input_path] = {}
+        for model in models:
+            stem = artifact_stem(input_path, model, single_model=len(models) == 1)
+            if len(stem) > _LONGEST_STEM:
+                stem = f"{stem[:100]}-{digest(stem)}"
+            planned[input_path][model] = _unique(stem, used)
+    return planned
 
 
 def render_model(job: ModelJob) -> list[Artifact]:
@@ -83,14 +108,14 @@ def _default_style() -> dict:
     return _STYLE
 
 
-def render_artifacts(results: Results, output_dir: Path, image_formats=("png",), gates=None,
-                     baseline=None) -> list[Artifact]:
-    """The table and plot(s) of every model in ``results``, rendered here and now."""
-    return [a for job in model_jobs(results, output_dir, image_formats, gates, baseline) for a in render_model(job)]
+def render_artifacts(results: Results, output_dir: Path, image_formats=("png",), **context) -> list[Artifact]:
+    """The table and plot(s) of every model in ``results`` (``context``: see ``model_jobs``)."""
+    return [a for job in model_jobs(results, output_dir, image_formats, **context) for a in render_model(job)]
 
 
-def _overlay(points: tuple[Point, ...], gated: dict | None, baseline) -> Overlay:
-    """``gated``: the gate outcomes of the file's rows by row index (None: not gated)."""
+def _overlay(points: tuple[Point, ...], gated: dict | None, verdicts: dict, baseline) -> Overlay:
+    """``gated``: the gates of the file's rows by row index (None: not gated); ``verdicts``: the
+    ledger's verdict of each row, which decides the failure rings."""
     if gated is None:
         return Overlay()
     rows = [gated[p.index] for p in points if p.index in gated]
@@ -104,7 +129,8 @@ def _overlay(points: tuple[Point, ...], gated: dict | None, baseline) -> Overlay
         for row in rows if row.regression is not None
     ) if baseline is not None else ()
     return Overlay(
-        failing=frozenset(row.index for row in rows if row.failed),
+        failing=frozenset(row.index for row in rows
+                          if row.index in verdicts and verdicts[row.index].verdict == "failed"),
         error_limits=series_error_limits(points, limits),
         previous=previous,
     )

@@ -1,81 +1,80 @@
 """The run's CI outputs: ``compviz.json`` (machine-readable; its rows are the baseline format, so
 one run's output is the next run's baseline) and ``summary.md`` (per input and model, the gate
-table with failures first, links to the tables and plots), plus its GitHub step-summary form."""
+table with failures first, links to the tables and plots), plus its GitHub step-summary form.
+
+Every status comes from the ledger (``core.ledger``): a check that did not run says so.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
-from ..baseline import result_rows, run_document
-from ..problems import Problem
+from ..baseline.document import result_rows, run_document
+from ..core.gates import GATED, REGRESSION
+from ..core.ledger import FAILED, NOT_RUN, PASSED
+from ..core.messages import check_message, plural
 from ..spec import ERROR, RATE
 
 STEP_SUMMARY_LIMIT = 1024 * 1024  # GitHub's limit per step, in bytes
 
 
-@dataclass(frozen=True)
-class FileReport:
-    """One input of the run, as the outputs describe it."""
-
-    shown: str  # the path as messages show it
-    name: str  # the file name: what a baseline remembers
-    sha256: str | None
-    results: object | None = None  # results.Results, when the schema passed
-    gates: object | None = None  # gates.FileGates
-    problems: tuple[Problem, ...] = ()
-    written: tuple[tuple[Path, str], ...] = ()  # (artifact path, its model)
-    error: str | None = None  # artifacts that could not be written
-
-
-def _gate_entries(row) -> list[dict]:
+def _gate_entries(row, statuses: dict) -> list[dict]:
     return [
         {"check": o.check.name, "column": o.check.column, "kind": o.check.kind, "limit": o.check.limit,
-         "value": o.value, "passed": o.passed, "rule": o.rule.source, "message": o.message}
+         "value": o.value, "status": statuses[o.check.name], "rule": o.rule.source,
+         "message": check_message(row, o.check.name)}
         for o in row.outcomes
     ]
 
 
-def _regression_entry(row) -> dict | None:
+def _regression_entry(row, statuses: dict) -> dict | None:
     r = row.regression
     if r is None:
         return None
     return {"baseline error": r.baseline_error, "baseline rate": r.baseline_rate,
             "error delta": r.error_delta, "rate delta": r.rate_delta,
             "max error increase": r.error_tolerance, "max rate decrease": r.rate_tolerance,
-            "passed": r.passed, "source": r.source}
+            "status": statuses[REGRESSION], "source": r.source}
 
 
-def run_rows(report: FileReport) -> list[dict]:
-    """Baseline-format rows of one input, each with its gates and regression outcome."""
-    if report.results is None:
+def run_rows(report) -> list[dict]:
+    """Baseline-format rows of one input (``outputs.InputReport``), each with its checks' statuses
+    and its verdict."""
+    run = report.run
+    if not run.valid:
         return []
-    rows = result_rows(report.results, report.name)
-    for row, gates in zip(rows, report.gates.rows):
-        row["gates"] = _gate_entries(gates)
-        row["regression"] = _regression_entry(gates)
-        row["passed"] = not gates.failed
+    rows = result_rows(run.results, run.name)
+    for row, gates in zip(rows, run.gates.rows):
+        statuses = report.verdicts[gates.index].statuses
+        row["gates"] = _gate_entries(gates, statuses)
+        row["regression"] = _regression_entry(gates, statuses)
+        if GATED in statuses:
+            row["strict"] = {"status": statuses[GATED], "message": check_message(gates, GATED)}
+        row["verdict"] = "reference" if gates.is_baseline else report.verdicts[gates.index].verdict
     return rows
 
 
-def run_json(reports: list[FileReport], baseline, commit: str | None) -> dict:
+def run_json(reports, baseline, commit: str | None, outcome: str, notes=()) -> dict:
     inputs, rows = [], []
     for report in reports:
         file_rows = run_rows(report)
         rows += file_rows
+        passed, failed, not_run = report.counts()
+        gates = report.run.gates
         inputs.append({
-            "name": report.name, "file": report.shown, "sha256": report.sha256,
-            "valid": report.results is not None,
-            "problems": [str(p) for p in report.problems],
-            "gates passed": sum(row.gate_counts()[0] for row in report.gates.rows) if report.gates else 0,
-            "gates failed": sum(row.gate_counts()[1] for row in report.gates.rows) if report.gates else 0,
-            "regressions": sum(1 for r in file_rows if r["regression"] and not r["regression"]["passed"]),
-            "new rows": list(report.gates.new_rows) if report.gates else [],
-            "missing rows": list(report.gates.missing_rows) if report.gates else [],
+            "name": report.run.name, "file": report.run.shown, "sha256": report.run.sha256,
+            "valid": report.run.valid,
+            "problems": [str(p) for p in report.run.problems],
+            "gates passed": passed, "gates failed": failed, "gates not run": not_run,
+            "regressions": sum(1 for r in file_rows if r["regression"] and r["regression"]["status"] == FAILED),
+            "new rows": list(gates.new_rows) if gates else [],
+            "missing rows": list(gates.missing_rows) if gates else [],
             "artifacts": [path.name for path, _ in report.written],
+            "error": report.error,
         })
-    return run_document(inputs, rows, commit, baseline=baseline.describe() if baseline else None)
+    return run_document(inputs, rows, commit, outcome=outcome,
+                        baseline=baseline.describe() if baseline else None, notes=list(notes))
 
 
 # --- summary.md ----------------------------------------------------------------------------------
@@ -89,8 +88,8 @@ def _limits(row) -> str:
         elif o.check.column == RATE:
             parts.append(f"rate {'≥' if o.check.kind == 'min' else '≤'} {o.check.limit:g}x")
         else:
-            parts.append(f"{o.check.column} {'≥' if o.check.kind == 'min' else '≤'} {o.check.limit:g}")
-    return ", ".join(parts)
+            parts.append(f"'{o.check.column}' {'≥' if o.check.kind == 'min' else '≤'} {o.check.limit:g}")
+    return "; ".join(parts)
 
 
 def _delta(row) -> str:
@@ -100,64 +99,68 @@ def _delta(row) -> str:
     return f"{r.error_delta * 100:+.2f} pp, {r.rate_delta:+.2f}x"
 
 
-def _result(row) -> str:
-    if row.failed:
-        return "❌ FAIL"
-    if row.ungated:
-        return "ungated"
-    return "✅ pass"
+_RESULT = {FAILED: "❌ FAIL", PASSED: "✅ pass", NOT_RUN: "⏸ not run", "ungated": "ungated"}
 
 
 def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def summary_markdown(reports: list[FileReport], baseline, output_dir: Path, notes: list[str] = ()) -> str:
-    passed = failed = 0
+def headline(passed: int, failed: int, not_run: int, interrupted: bool) -> str:
+    text = f"{plural(passed, 'gate')} passed, {failed} failed"
+    if not_run:
+        text += f", {not_run} not run"
+    if interrupted:
+        text += " (the run was interrupted)"
+    return text
+
+
+def summary_markdown(reports, baseline, output_dir: Path, notes=(), errors=(), interrupted: bool = False) -> str:
+    passed = failed = not_run = 0
     sections: list[str] = []
+    description = baseline.describe() if baseline else ""
     for report in reports:
-        if report.results is None:
-            sections.append(f"## {_cell(report.shown)}\n\n❌ **invalid data**, no gates run, no artifacts:\n\n"
-                            + "\n".join(f"- `{_cell(p)}`" for p in report.problems) + "\n")
+        run = report.run
+        if not run.valid:
+            sections.append(f"## {_cell(run.shown)}\n\n❌ **invalid data**, no gates run, no artifacts:\n\n"
+                            + "\n".join(f"- `{_cell(p)}`" for p in run.problems) + "\n")
             continue
+        counts = report.counts()
+        passed, failed, not_run = passed + counts[0], failed + counts[1], not_run + counts[2]
         by_model: dict[str, list] = {}
-        for row in report.gates.rows:
+        for row in run.gates.rows:
             by_model.setdefault(row.model, []).append(row)
-            row_passed, row_failed = row.gate_counts()
-            passed, failed = passed + row_passed, failed + row_failed
         for model, rows in by_model.items():
             links = [f"[{path.name}]({_link(path, output_dir)})" for path, owner in report.written
                      if owner == model]
-            lines = [f"## {_cell(report.shown)} · {_cell(model)}", ""]
+            lines = [f"## {_cell(run.shown)} · {_cell(model)}", ""]
             if links:
                 lines += ["Artifacts: " + " · ".join(links), ""]
             lines += ["| row | error | rate | limits | vs baseline | result |",
                       "|:--|--:|--:|:--|:--|:--|"]
-            ordered = sorted((r for r in rows if not r.is_baseline), key=lambda r: not r.failed)
+            verdicts = {row.index: report.verdicts[row.index] for row in rows}
+            ordered = sorted((r for r in rows if not r.is_baseline),
+                             key=lambda r: verdicts[r.index].verdict != FAILED)
             for row in ordered:
                 figures = dict(row.properties)
                 lines.append(f"| {_cell(row.label)} | {figures[ERROR]:.1%} | {figures[RATE]:.1f}x | "
-                             f"{_cell(_limits(row))} | {_delta(row)} | {_result(row)} |")
+                             f"{_cell(_limits(row))} | {_delta(row)} | {_RESULT[verdicts[row.index].verdict]} |")
             sections.append("\n".join(lines) + "\n")
             for row in ordered:
-                if row.failed:
-                    for o in row.outcomes:
-                        if not o.passed:
-                            sections.append(f"- ❌ {_cell(o.message)}")
-                    if row.regression is not None and not row.regression.passed:
-                        sections.append(f"- ❌ {_cell(row.regression_message(baseline))}")
-                    if row.strict and row.ungated:
-                        sections.append(f"- ❌ {_cell(row.strict_message)}")
-        if report.gates.new_rows:
-            sections.append("New since the baseline: " + "; ".join(map(_cell, report.gates.new_rows)) + "\n")
-        if report.gates.missing_rows:
+                for check, status in verdicts[row.index].statuses.items():
+                    if status == FAILED:
+                        sections.append(f"- ❌ {_cell(check_message(row, check, description))}")
+        if run.gates.new_rows:
+            sections.append("New since the baseline: " + "; ".join(map(_cell, run.gates.new_rows)) + "\n")
+        if run.gates.missing_rows:
             sections.append("In the baseline, missing from this run: "
-                            + "; ".join(map(_cell, report.gates.missing_rows)) + "\n")
+                            + "; ".join(map(_cell, run.gates.missing_rows)) + "\n")
         if report.error:
-            sections.append(f"⚠️ {_cell(report.error)}\n")
-    head = [f"# compviz: {passed} gate{'s' if passed != 1 else ''} passed, {failed} failed", ""]
+            sections.append(f"❌ {_cell(report.error)}\n")
+    head = [f"# compviz: {headline(passed, failed, not_run, interrupted)}", ""]
     if baseline is not None:
         head += [f"Compared with the baseline run {_cell(baseline.describe())}.", ""]
+    head += [f"❌ {_cell(error)}\n" for error in errors]
     head += [f"⚠️ {_cell(note)}\n" for note in notes]
     return "\n".join(head + sections).rstrip() + "\n"
 

@@ -1,8 +1,11 @@
-"""pytest entry point (``pytest11: compviz``): options and the collection of results CSVs.
+"""pytest entry point (``pytest11: compviz``): options, the decision to take part in a run, and
+the collection of results CSVs.
 
-Kept to hooks only, and import-light: it is loaded by every pytest run wherever the package is
-installed, so pandas, pandera and matplotlib load only once a CSV is collected. The run's state and
-its session-end hooks (artifacts, terminal summary) live in ``session.CompvizState``."""
+Import-light: pytest loads it in every run wherever the package is installed, so pandas, pandera
+and matplotlib load only once a CSV is collected. A run with no compviz option, ini value or
+``[tool.compviz]`` table registers nothing and does no compviz work. The run's state and its
+session-end hooks live in ``session.CompvizSession``.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import argparse
 import pytest
 
 from . import hookspec
+from .shared import SESSION_KEY, CompvizWarning  # noqa: F401 - CompvizWarning is public here
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -18,7 +22,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def _rule_option(text: str):
-    from .rules import RuleError, parse_rule_string
+    from ..config.rules import RuleError, parse_rule_string
 
     try:
         return parse_rule_string(text, "--compviz-rule")
@@ -27,7 +31,7 @@ def _rule_option(text: str):
 
 
 def _tolerance_option(text: str) -> dict:
-    from .rules import RuleError, parse_tolerance
+    from ..config.rules import RuleError, parse_tolerance
 
     try:
         return parse_tolerance(text, repr(text))  # argparse already names the option
@@ -43,11 +47,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--compviz-output-dir", dest="compviz_output_dir", metavar="DIR",
-        help="where tables and plots are written (default: compviz-report/ under the rootdir).",
+        help="where tables and plots are written (default: compviz-report/ beside the configuration file).",
     )
     group.addoption(
         "--compviz-config", dest="compviz_config", metavar="TOML",
-        help="read [tool.compviz] (or the whole file) from this TOML file instead of pyproject.toml.",
+        help="read [tool.compviz] (or the whole file) from this TOML file instead of the discovered pyproject.toml.",
     )
     group.addoption(
         "--compviz-rule", action="append", default=[], dest="compviz_rules", type=_rule_option,
@@ -56,7 +60,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--compviz-strict", action="store_true", default=False, dest="compviz_strict",
-        help="fail rows that no rule sets a check for.",
+        help="fail rows that no rule sets a check for, and runs that gate nothing.",
     )
     group.addoption(
         "--compviz-baseline-mode", dest="compviz_baseline_mode", metavar="MODE",
@@ -73,8 +77,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--compviz-regression-tolerance", dest="compviz_regression_tolerance", metavar="TOL",
-        type=_tolerance_option, help="allowed worsening against the baseline: error in percentage points"
-        " and/or rate, e.g. \"0.5%%, 0.05x\" (the default).",
+        type=_tolerance_option, help="allowed worsening against the baseline, each part with its unit:"
+        " error increase in percentage points and/or rate decrease, e.g. \"0.5%%, 0.05x\" (the default).",
     )
     group.addoption(
         "--compviz-save-baseline", dest="compviz_save_baseline", metavar="JSON",
@@ -85,7 +89,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="do not append the summary to $GITHUB_STEP_SUMMARY.",
     )
     parser.addini("compviz_inputs", type="args", default=[],
-                  help="results CSVs collected when pytest gets no path (twin of --compviz-input).")
+                  help="results CSVs collected along with the test paths (twin of --compviz-input).")
     parser.addini("compviz_files", type="args", default=[],
                   help="globs of results CSVs to collect from the test paths, e.g. results/*.csv.")
     parser.addini("compviz_output_dir", default="", help="twin of --compviz-output-dir.")
@@ -107,6 +111,11 @@ def names_csv(args) -> bool:
     return any(str(arg).split("::")[0].lower().endswith(".csv") for arg in args)
 
 
+def named_args(config: pytest.Config) -> list[str]:
+    """The paths given on the command line (none when pytest fell back to testpaths or the cwd)."""
+    return list(config.args) if config.args_source == pytest.Config.ArgsSource.ARGS else []
+
+
 def _compviz_requested(config: pytest.Config) -> bool:
     """Whether this run could involve compviz at all; cheap, so idle runs stay idle."""
     option = config.option
@@ -116,40 +125,30 @@ def _compviz_requested(config: pytest.Config) -> bool:
         return True
     if config.getini("compviz_inputs") or config.getini("compviz_files"):
         return True
-    if config.args_source == pytest.Config.ArgsSource.ARGS and names_csv(config.args):
+    if names_csv(named_args(config)):
         return True
-    pyproject = config.rootpath / "pyproject.toml"
-    try:
-        return "tool.compviz" in pyproject.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
+    from ..config.files import find_config_file, has_compviz_table  # stdlib only
+
+    found = find_config_file(config.invocation_params.dir, config.rootpath)
+    return found is not None and has_compviz_table(found)
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     if not _compviz_requested(config):
         return  # no state: every compviz hook below returns at once
-    from .session import CompvizState
+    from .session import CompvizSession
 
-    state = CompvizState(config)
-    config.stash[STATE_KEY] = state
-    config.pluginmanager.register(state, "compviz-state")  # its hooks: reports, artifacts, summary
-    # Inputs and no positional path: collect just the inputs, as `pytest FILE` would;
-    # with positional paths too, collect both.
-    if state.inputs:
-        given = config.args if config.args_source == pytest.Config.ArgsSource.ARGS else []
-        config.args = [*given, *(str(path) for path in state.inputs if path not in state.explicit)]
-        state.explicit |= set(state.inputs)
+    session = CompvizSession(config)
+    config.stash[SESSION_KEY] = session
+    config.pluginmanager.register(session, "compviz-session")  # its hooks: reports, outputs, summary
+    config.args = session.collection_args(config.args, config.args_source)
 
 
 def pytest_collect_file(file_path, parent):
-    state = parent.config.stash.get(STATE_KEY, None)
-    if state is not None and state.wants(file_path):
-        from .items import CsvFile
+    session = parent.config.stash.get(SESSION_KEY, None)
+    if session is not None and session.wants(file_path):
+        from .nodes import CsvFile
 
         return CsvFile.from_parent(parent, path=file_path)
     return None
-
-
-# Where the run's CompvizState is kept; items.py reads it from here too.
-STATE_KEY = pytest.StashKey["object"]()

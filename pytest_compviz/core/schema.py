@@ -16,9 +16,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .problems import InvalidResults, Problem
+from ..problems import InvalidResults, Problem
 from .reader import RawTable
-from .spec import INT4, INT8, LORA_RANK, MODE, PLOT_NAME, SIZE, Metric, Settings
+from ..spec import INT4, INT8, LORA_RANK, MODE, PLOT_NAME, SIZE, Metric, Settings
 
 _MAX_SHOWN_VALUE = 60  # characters of a cell quoted in a message
 
@@ -32,6 +32,7 @@ class ResultsTable:
     model_column: str
     lines: pd.Series
     settings: Settings
+    own_model: bool = True  # False: named after the file (its first column is ``mode``)
 
     def line_of(self, index) -> int:
         return self._line_numbers[index]
@@ -61,7 +62,7 @@ def validate(raw: RawTable, settings: Settings = Settings(), parsed: tuple | Non
     if problems:
         problems.sort(key=lambda p: (p.line or 0, _column_order(raw.frame, p.column)))
         raise InvalidResults(raw.path, problems)
-    return ResultsTable(raw.path, values, raw.model_column, raw.lines, settings)
+    return ResultsTable(raw.path, values, raw.model_column, raw.lines, settings, raw.own_model)
 
 
 def _numeric_columns(settings: Settings) -> list[str]:

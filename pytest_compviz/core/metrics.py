@@ -8,9 +8,9 @@ import re
 
 import pandas as pd
 
-from .problems import Problem
+from ..problems import Problem
 from .schema import ResultsTable
-from .spec import ERROR, MODE, RATE, SIZE, Metric
+from ..spec import ERROR, MODE, RATE, SIZE, Metric
 
 
 def relative_errors(frame: pd.DataFrame, baseline: pd.DataFrame, metrics: tuple[Metric, ...]) -> pd.DataFrame:

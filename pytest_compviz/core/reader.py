@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .problems import InputUnusable, InvalidResults, Problem, check_input_path
-from .spec import MODEL, MODE
+from ..problems import InputUnusable, InvalidResults, Problem, check_input_path
+from ..spec import MODEL, MODE
 
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
@@ -31,6 +31,7 @@ class RawTable:
     frame: pd.DataFrame  # one column per CSV column, every cell a stripped str
     model_column: str
     lines: pd.Series  # line in the file where each row starts, aligned with frame.index
+    own_model: bool = True  # False: the file has no model column; its model is named after the file
 
     def line_of(self, index) -> int:
         return int(self.lines.loc[index])
@@ -72,14 +73,15 @@ def read_results(path: str | os.PathLike, shown: str | None = None) -> RawTable:
         frame[column] = frame[column].str.strip()
 
     lines = _row_lines(shown, text, frame, width)
+    own_model = True
     if MODEL in frame.columns:
         model_column = MODEL
     elif frame.columns[0] in _KNOWN_COLUMNS:
-        model_column = MODEL
+        model_column, own_model = MODEL, False
         frame.insert(0, MODEL, Path(shown).stem)
     else:
         model_column = frame.columns[0]
-    return RawTable(shown, frame, model_column, lines)
+    return RawTable(shown, frame, model_column, lines, own_model)
 
 
 def _blank_out_empty_rows(text: str) -> str:

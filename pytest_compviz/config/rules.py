@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
-from .problems import CompvizError
+from ..problems import CompvizError
 
 MAX_ERROR = "max-relative-error"
 MIN_RATE = "min-compression-rate"
@@ -22,6 +22,19 @@ MAX_ERROR_INCREASE = "max-error-increase"
 MAX_RATE_DECREASE = "max-rate-decrease"
 TOLERANCES = (MAX_ERROR_INCREASE, MAX_RATE_DECREASE)
 SELECTORS = ("model", "mode", "plot-name")
+
+
+DEFAULT_ERROR_TOLERANCE = 0.005  # 0.5 percentage point
+DEFAULT_RATE_TOLERANCE = 0.05
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """A run's regression tolerances, before rules override them per row."""
+
+    error: float = DEFAULT_ERROR_TOLERANCE
+    rate: float = DEFAULT_RATE_TOLERANCE
+    source: str = "default tolerance"
 
 
 class RuleError(CompvizError):
@@ -139,38 +152,44 @@ def _number(value, key: str, source: str) -> float:
     return number
 
 
-def _percent_or_number(value, key: str, source: str) -> float:
-    """``"8%"`` or ``0.08``: a fraction. A bare number above 1 is almost surely meant as percent."""
+def _percent_or_number(value, key: str, source: str, refuse_from: float = 0.5) -> float:
+    """``"8%"`` or ``0.08``: a fraction. A bare number that would allow ``refuse_from`` (as a
+    fraction) or more is almost surely meant as percent: refused, showing both readings."""
     if isinstance(value, str) and value.strip().endswith("%"):
         return _number(value.strip()[:-1], key, source) / 100
     number = _number(value, key, source)
-    if number > 1:
+    if number >= refuse_from:
         raise RuleError(
-            f"{source}: {key}: {value!r} is a fraction, so it would allow {number:.0%};"
-            f" write {number:g}% as \"{number:g}%\""
+            f"{source}: {key}: {value!r} is read as a fraction, which would allow {number * 100:g} percent"
+            f" (points); write \"{number:g}%\" for {number:g} percent, or {number / 100:g}"
         )
     return number
 
 
 def _error_tolerance(value, key: str, source: str) -> float:
-    """Percentage points of average relative error: ``"0.5%"`` or ``0.005``."""
-    number = _percent_or_number(value, key, source)
+    """Percentage points of average relative error: ``"0.5%"`` or ``0.005`` (a bare 0.1 or more,
+    10 points, is refused as a likely percent)."""
+    number = _percent_or_number(value, key, source, refuse_from=0.1)
     if number < 0:
         raise RuleError(f"{source}: {key}: {value!r} must not be negative")
     return number
 
 
 def parse_tolerance(text: str, source: str = "--compviz-regression-tolerance") -> dict[str, float]:
-    """``"0.5%"`` (error), ``"0.05x"`` (rate), or both: ``"0.5%, 0.05x"``."""
+    """``"0.5%"`` (error, percentage points), ``"0.05x"`` (rate), or both: ``"0.5%, 0.05x"``. Every
+    part carries its unit: a bare ``"0.5"`` could be either and is refused."""
     found: dict[str, float] = {}
-    for part in re.split(r"[,;]", text):
+    for part in re.split(r"[,;]", str(text)):
         part = part.strip()
         if not part:
             continue
         if part.lower().endswith("x"):
             found[MAX_RATE_DECREASE] = _rate(part, MAX_RATE_DECREASE, source)
-        else:
+        elif part.endswith("%"):
             found[MAX_ERROR_INCREASE] = _error_tolerance(part, MAX_ERROR_INCREASE, source)
+        else:
+            raise RuleError(f"{source}: {part!r} has no unit: write \"{part}%\" for an error increase in"
+                            f" percentage points or \"{part}x\" for a compression-rate decrease")
     if not found:
         raise RuleError(f"{source}: give an error tolerance like 0.5% and/or a rate tolerance like 0.05x")
     return found

@@ -24,9 +24,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .problems import CompvizError
+from ..problems import CompvizError
 from .rules import Rule, parse_rule
-from .spec import Metric
+from ..spec import Metric
 
 _KEYS = {"inputs", "files", "output-dir", "baseline-mode", "strict", "rules", "metrics", "baseline",
          "regression-tolerance"}
@@ -65,7 +65,9 @@ def load_config(path: Path, *, whole_file_is_table: bool = False) -> FileConfig:
     tool = document.get("tool", {})
     table = tool.get("compviz") if isinstance(tool, dict) else None
     if table is None:
-        table = document if whole_file_is_table else {}
+        if not whole_file_is_table:
+            return FileConfig(root=path.parent)  # a pyproject.toml that configures nothing
+        table = document
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: tool.compviz must be a table ([tool.compviz]), not {table!r}")
     return parse_config(table, path)
@@ -145,3 +147,47 @@ def _string(table: dict, key: str, path: Path) -> str | None:
     if value is not None and not isinstance(value, str):
         raise ConfigError(f"{path}: [tool.compviz]: {key} must be a string, not {value!r}")
     return value
+
+
+def has_compviz_table(pyproject: Path) -> bool:
+    """Whether ``pyproject`` holds a ``[tool.compviz]`` table (cheap: a text search first, so a
+    project without it pays no TOML parse)."""
+    try:
+        text = pyproject.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    if "tool.compviz" not in text and "compviz" not in text:
+        return False
+    try:
+        tool = tomllib.loads(text).get("tool", {})
+    except tomllib.TOMLDecodeError:
+        return "tool.compviz" in text  # a broken file that means to configure us: let load_config say why
+    return isinstance(tool, dict) and "compviz" in tool
+
+
+def find_config_file(invocation: Path, rootdir: Path) -> Path | None:
+    """The first ``pyproject.toml`` holding a ``[tool.compviz]`` table, from ``invocation`` upwards,
+    stopping at the folder that holds ``.git`` (or the filesystem root); else the rootdir's
+    ``pyproject.toml`` if there is one (it may hold no table: then nothing is configured)."""
+    folder = invocation.resolve()
+    while True:
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and has_compviz_table(candidate):
+            return candidate
+        if (folder / ".git").exists() or folder.parent == folder:
+            break
+        folder = folder.parent
+    fallback = rootdir / "pyproject.toml"
+    return fallback if fallback.is_file() else None
+
+
+def read_file_config(given: str | None, invocation: Path, rootdir: Path, option: str) -> FileConfig:
+    """``given`` (a TOML file, ``option`` names it in messages) if set, else the discovered one
+    (``find_config_file``); an empty ``FileConfig`` when there is none. Raises ``ConfigError``."""
+    if given:
+        path = invocation / given
+        if not path.is_file():
+            raise ConfigError(f"{option} {given}: no such file")
+        return load_config(path, whole_file_is_table=True)
+    found = find_config_file(invocation, rootdir)
+    return load_config(found) if found is not None else FileConfig(root=rootdir)

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .metrics import derive, precomputed_mismatches
-from .problems import Problem
+from ..problems import Problem
 from .reader import read_results
 from .schema import ResultsTable, validate
-from .spec import Settings
+from ..spec import Settings
 
 
 @dataclass(frozen=True)

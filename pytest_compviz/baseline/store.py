@@ -1,0 +1,84 @@
+"""Saving this run into a baseline file: read, merge and write under a lock, so two sessions
+saving different models into one file at once both keep their rows."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..atomic import atomic_write
+from .document import SCHEMA, dumps
+from .load import BaselineError, key_of
+
+
+def save_baseline(path: Path, document: dict, shown: str, keep: set = frozenset()) -> None:
+    """Merge ``document`` into ``path`` (see ``merged``) and write it atomically, under a lock
+    file beside it. ``keep``: keys of rows this run did not check (not run): their saved values
+    stay. Raises ``BaselineError`` (the file left as it was) or ``OSError``."""
+    if path.is_dir():
+        raise BaselineError(f"{shown}: is a directory")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(path.with_name(path.name + ".lock")):
+        atomic_write(path, dumps(merged(path, document, shown, keep)))
+
+
+@contextmanager
+def _locked(lock: Path, timeout: float = 60.0):
+    """An exclusive lock by creating ``lock``; a lock older than ``timeout`` is taken as left by
+    a killed process. Portable (no fcntl): the file is created with O_EXCL."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            break
+        except FileExistsError:
+            try:
+                if time.time() - lock.stat().st_mtime > timeout:
+                    lock.unlink(missing_ok=True)
+                    continue
+            except FileNotFoundError:
+                continue
+            if time.monotonic() > deadline:
+                raise BaselineError(f"{lock}: locked by another run for {timeout:.0f} s") from None
+            time.sleep(0.02)
+    try:
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def merged(existing: Path, document: dict, shown: str | None = None, keep: set = frozenset()) -> dict:
+    """``document`` plus the rows and inputs of ``existing`` this run did not cover: a run over
+    some models never drops the saved rows of the others."""
+    if not existing.exists():
+        return document
+    shown = shown or str(existing)
+    try:
+        old = json.loads(existing.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BaselineError(f"{shown}: exists but is not readable as JSON ({exc}); not overwritten") from None
+    if not isinstance(old, dict) or old.get("schema") != SCHEMA:
+        raise BaselineError(f"{shown}: exists but is not a pytest-compviz run; not overwritten")
+    try:
+        return _merged(old, document, keep)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise BaselineError(f"{shown}: exists but its rows are malformed ({exc!r}); not overwritten") from None
+
+
+def _merged(old: dict, document: dict, keep: set) -> dict:
+    # An old row is replaced when this run has its configuration, or re-saved its input and model
+    # (so a row removed from that file goes); rows of other inputs and models stay, and so do the
+    # rows this run did not check.
+    keys = {key_of(row) for row in document["rows"]}
+    covered = {(row["input"], row["model"]) for row in document["rows"]}
+    names = {entry["name"] for entry in document["inputs"]}
+    kept_rows = [row for row in old.get("rows", [])
+                 if key_of(row) in keep and key_of(row) not in keys
+                 or key_of(row) not in keys and (row.get("input"), row.get("model")) not in covered]
+    kept_inputs = [entry for entry in old.get("inputs", []) if entry.get("name") not in names]
+    return {**document, "inputs": kept_inputs + document["inputs"], "rows": kept_rows + document["rows"]}

@@ -1,0 +1,60 @@
+"""Every sentence a user reads about a gate, built in one place from the gates' numbers."""
+
+from __future__ import annotations
+
+from ..spec import ERROR, RATE
+from .gates import GATED, REGRESSION, Outcome, RowGates
+
+
+def outcome_message(label: str, outcome: Outcome) -> str:
+    check, rule = outcome.check, outcome.rule
+    if outcome.problem == "absent":
+        return f"{label}: column {check.column!r} is not in the file ({rule.source})"
+    if outcome.problem == "not a number":
+        return f"{label}: column {check.column!r} is not a number here (value {outcome.cell!r}) ({rule.source})"
+    if outcome.problem == "empty":
+        return f"{label}: column {check.column!r} has no value here ({rule.source})"
+    shown_value, shown_limit = shown_pair(check.column, outcome.value, check.limit)
+    relation = ("<=" if outcome.passed else ">") if check.kind == "max" else (">=" if outcome.passed else "<")
+    return f"{label}: {check.column} {shown_value} {relation} {shown_limit} ({rule.source})"
+
+
+def regression_message(row: RowGates, baseline_description: str) -> str:
+    return (f"{row.label}: since the baseline ({baseline_description}): {row.regression.describe()}"
+            f" ({row.regression.source})")
+
+
+def strict_message(row: RowGates) -> str:
+    return f"{row.label}: no rule sets a check for this row (--compviz-strict)"
+
+
+def check_message(row: RowGates, check: str, baseline_description: str = "") -> str:
+    """The one line of ``check`` of ``row`` (its failure message when it fails)."""
+    if check == REGRESSION:
+        return regression_message(row, baseline_description)
+    if check == GATED:
+        return strict_message(row)
+    return outcome_message(row.label, next(o for o in row.outcomes if o.check.name == check))
+
+
+def shown_pair(column: str, value: float, limit: float) -> tuple[str, str]:
+    """Value and limit formatted alike: the limit as precisely as it was written, and the value
+    with enough decimals to tell it from the limit (8.46% > 8.45%, not 8.5% > 8.4%)."""
+    scale, unit, decimals = {ERROR: (100, "%", 1), RATE: (1, "x", 1)}.get(column, (1, "", 3))
+    scaled_value, scaled_limit = value * scale, limit * scale
+    while decimals < 6 and abs(round(scaled_limit, decimals) - scaled_limit) > 1e-9:
+        decimals += 1
+    while decimals < 6 and f"{scaled_value:.{decimals}f}" == f"{scaled_limit:.{decimals}f}":
+        decimals += 1
+    return f"{scaled_value:.{decimals}f}{unit}", f"{scaled_limit:.{decimals}f}{unit}"
+
+
+def schema_message(shown: str, problems) -> str:
+    count = len(problems)
+    return ("\n".join(str(p) for p in problems)
+            + f"\n{shown}: {count} problem{'s' if count != 1 else ''}; the row checks of this file are not"
+            " collected until its schema passes")
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"

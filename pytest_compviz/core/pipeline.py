@@ -1,0 +1,134 @@
+"""One results file through the whole pipeline, in order: read -> validate -> derive -> gate.
+
+Both faces call ``run_file``; nothing downstream of validation ever sees numbers the checks did
+not pass. The report is drawn later, from the ``FileRun`` and the ledger of what ran.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..problems import InvalidResults, Problem
+
+
+@dataclass(frozen=True)
+class FileRun:
+    """One input's run: its results and gates, or the problems that stopped it."""
+
+    path: Path  # absolute, normalised: the input's key everywhere
+    shown: str  # the path as messages show it
+    sha256: str | None
+    results: object | None = None  # core.results.Results, when the file is valid
+    gates: object | None = None  # core.gates.FileGates
+    problems: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return str(self.path)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def valid(self) -> bool:
+        return self.results is not None
+
+
+def run_file(path: Path, options, baseline=None, shown: str | None = None) -> FileRun:
+    """``options``: ``config.options.RunOptions``; ``baseline``: ``baseline.load.Baseline``.
+    Raises ``InputUnusable`` (a usage error); any other failure is the file's problem."""
+    from .gates import evaluate
+    from .results import load_results
+
+    path = Path(os.path.normpath(path))
+    shown = shown if shown is not None else options.shown(path)
+    try:
+        results = load_results(path, options.settings, shown=shown)
+    except InvalidResults as exc:
+        return FileRun(path, shown, _sha256(path), problems=tuple(exc.problems))
+    except (UnicodeError, ValueError, KeyError, TypeError, IndexError, AttributeError, RuntimeError) as exc:
+        # A reader bug fails this file, not the run.
+        return FileRun(path, shown, _sha256(path), problems=(Problem(
+            shown, f"could not be read: {type(exc).__name__}: {exc} (a pytest-compviz bug: please report it"
+                   " with the file)"),))
+    gates = evaluate(results, options.rules, baseline, options.tolerances, options.strict)
+    return FileRun(path, shown, _sha256(path), results, gates, warnings=tuple(results.warnings))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return sha256_of(path)
+    except OSError:
+        return None
+
+
+def baseline_problems(runs, baseline) -> list[str]:
+    """What makes a baseline compare nothing, each a line that fails the run: a baseline with no
+    rows, or one that holds an input's model but matches none of its rows (a renamed model, the
+    wrong file). A baseline that holds other models only is not a problem (see ``unbaselined``)."""
+    if baseline is None:
+        return []
+    if not baseline.rows:
+        return [f"baseline {baseline.path}: holds no rows, so no row can be compared with it"]
+    problems = []
+    for run in runs:
+        if not run.valid or run.gates.matched_baseline:
+            continue
+        models = _models(run)
+        if models & baseline_models(baseline):
+            problems.append(
+                f"baseline {baseline.path}: matches none of {run.shown}'s rows (baseline models: "
+                f"{_names(baseline_models(baseline))}; this input's: {_names(models)})")
+    return problems
+
+
+def unbaselined(run, baseline) -> str | None:
+    """A warning when ``baseline`` holds none of ``run``'s models: they have no regression check yet."""
+    if baseline is None or not baseline.rows or not run.valid or run.gates.matched_baseline:
+        return None
+    models = _models(run)
+    if models & baseline_models(baseline):
+        return None
+    return (f"{run.shown}: the baseline {baseline.path} holds no rows of {_names(models)}; "
+            "these rows have no regression check yet")
+
+
+def _models(run) -> set:
+    if not run.results.table.own_model:
+        return {None}
+    return {row.model for row in run.gates.rows}
+
+
+def baseline_models(baseline) -> set:
+    return {key[0] for key in baseline.rows}
+
+
+def _names(models) -> str:
+    return ", ".join(sorted("(no model column)" if m is None else repr(m) for m in models))
+
+
+def file_warnings(run, baseline) -> list[str]:
+    """What a valid input's run should warn about (and ``--compviz-strict`` fail on): a file that
+    gates no row, and a baseline that holds none of its models."""
+    found = []
+    compressed = [row for row in run.gates.rows if not row.is_baseline]
+    if compressed and all(row.ungated for row in compressed):
+        found.append(f"{run.shown}: no row is gated (no rule matches a row and there is no baseline"
+                     " to compare with): this file's results are not checked")
+    other_models = unbaselined(run, baseline)
+    if other_models:
+        found.append(other_models)
+    return found

@@ -1,0 +1,131 @@
+"""The collection tree of a results CSV:
+
+    FILE::schema                      the validation of the whole file
+    FILE::ROW::CHECK                  one item per row and check, e.g.
+    llama2_asym.csv::int4 (data-free)::max-relative-error
+
+A failed item prints one short message and no traceback.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from ..core.messages import check_message, schema_message
+from ..core.names import short
+from .shared import SESSION_KEY, CompvizWarning
+
+
+class CompvizFailure(Exception):
+    """A data failure: its message is the whole report."""
+
+
+def row_names(gates) -> dict:
+    """Row index -> the row's node name: ``mode (plot name)``, prefixed ``model/`` in multi-model
+    files, ``@lineN`` added on a clash. pytest reads ``[...]`` in a node id as the parameters of
+    its last part and ``::`` as a separator, so brackets become parentheses and ``::`` one colon.
+    The controller of an xdist run computes the same names to read the workers' reports."""
+    used: set[str] = set()
+    names = {}
+    for row in gates.rows:
+        name = short(f"{row.mode} ({row.plot_name})" if row.plot_name else row.mode)
+        if gates.multi_model:
+            name = f"{short(row.model)}/{name}"
+        name = name.replace("::", ":").replace("[", "(").replace("]", ")")
+        if name in used:
+            name = f"{name} @line{row.line}"
+        used.add(name)
+        names[row.index] = name
+    return names
+
+
+class CompvizItem(pytest.Item):
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, (CompvizFailure, CompvizWarning)):  # a warning under -W error
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+
+class CsvFile(pytest.File):
+    """A results CSV, run through the pipeline once per session (here, at collection)."""
+
+    def collect(self):
+        session = self.config.stash[SESSION_KEY]
+        run = session.file_run(self.path)
+        yield SchemaItem.from_parent(self, name="schema", run=run)
+        if not run.valid:
+            return
+        names = row_names(run.gates)
+        for row in run.gates.rows:
+            if row.check_names():
+                yield RowNode.from_parent(self, name=names[row.index], row=row)
+
+
+class SchemaItem(CompvizItem):
+    def __init__(self, *, run, **kwargs):
+        super().__init__(**kwargs)
+        self.run = run
+
+    def runtest(self) -> None:
+        if not self.run.valid:
+            raise CompvizFailure(schema_message(self.run.shown, self.run.problems))
+        session = self.config.stash[SESSION_KEY]
+        for warning in self.run.warnings:
+            warnings.warn(CompvizWarning(str(warning)), stacklevel=1)
+        for text in session.file_warnings(self.run):
+            if session.options.strict:
+                raise CompvizFailure(f"{text} (--compviz-strict)")
+            warnings.warn(CompvizWarning(text), stacklevel=1)
+
+    def reportinfo(self):
+        # The domain must not be a suffix of the node id: pytest would turn its dots into "::".
+        return self.path, 0, f"schema of {self.run.shown}"
+
+
+class RowNode(pytest.Collector):
+    """One CSV row; its items are its checks."""
+
+    def __init__(self, *, row, **kwargs):
+        super().__init__(**kwargs)
+        self.row = row
+
+    def collect(self):
+        for check in self.row.check_names():
+            yield CheckItem.from_parent(self, name=check, row=self.row)
+
+    def reportinfo(self):
+        return self.path, self.row.line - 1, self.row.label
+
+
+class CheckItem(CompvizItem):
+    """One check of one row: a limit, the regression against the baseline, or strict's."""
+
+    def __init__(self, *, row, **kwargs):
+        super().__init__(**kwargs)
+        self.row = row
+        # The row's figures and the limit travel with the report (JUnit properties, xdist).
+        self.user_properties.extend(row.properties)
+        self.user_properties.extend(_check_properties(row, self.name))
+
+    def runtest(self) -> None:
+        if not self.row.expected_pass(self.name):
+            session = self.config.stash[SESSION_KEY]
+            raise CompvizFailure(check_message(self.row, self.name, session.baseline_description))
+
+    def reportinfo(self):
+        return self.path, self.row.line - 1, f"{self.name} of {self.row.label}"
+
+
+def _check_properties(row, check: str) -> list[tuple[str, object]]:
+    from ..core.gates import GATED, REGRESSION
+
+    if check == REGRESSION:
+        r = row.regression
+        return [("check", "regression"), ("baseline error", r.baseline_error), ("baseline rate", r.baseline_rate),
+                ("max error increase", r.error_tolerance), ("max rate decrease", r.rate_tolerance)]
+    if check == GATED:
+        return [("check", GATED)]
+    outcome = next(o for o in row.outcomes if o.check.name == check)
+    return [("check", check), ("limit", outcome.check.limit), ("rule", outcome.rule.source)]

@@ -1,0 +1,283 @@
+"""The run's state for the pytest plugin: its options, the file runs, the reports of what ran
+(the ledger's source) and the session-end outputs. Registered as a plugin by ``pytest_configure``;
+the computing is done by ``core`` and ``report``, the text by ``report.console``.
+"""
+
+from __future__ import annotations
+
+import os
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+import pytest
+
+from ..config.files import ConfigError, FileConfig, metric_from_table, read_file_config
+from ..config.options import Given, Ini, RunOptions, describe_config, resolve
+from ..config.rules import Rule, RuleError, parse_rule
+from ..problems import CompvizError, InputUnusable, check_input_path
+from ..spec import Metric
+from .shared import SESSION_KEY  # noqa: F401 - documented home of the key
+
+
+class CompvizSession:
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.rootpath = config.rootpath
+        invocation = Path(config.invocation_params.dir)
+        option = config.option
+        try:
+            file_config = read_file_config(option.compviz_config, invocation, self.rootpath, "--compviz-config")
+            self._check_unloaded_conftests(invocation, file_config)
+            given = Given(
+                inputs=tuple(option.compviz_inputs),
+                output_dir=option.compviz_output_dir,
+                rules=tuple(_renumber(rule, n) for n, rule in enumerate(option.compviz_rules, 1)),
+                strict=option.compviz_strict,
+                baseline_mode=option.compviz_baseline_mode,
+                baseline=option.compviz_baseline,
+                baseline_missing=option.compviz_baseline_missing,
+                tolerance=option.compviz_regression_tolerance,
+                save_baseline=option.compviz_save_baseline,
+                step_summary=not option.compviz_no_step_summary,
+            )
+            ini = Ini(tuple(config.getini("compviz_inputs")), tuple(config.getini("compviz_files")),
+                      config.getini("compviz_output_dir"))
+            rootdir = self.rootpath if _inside(invocation, self.rootpath) else invocation
+            self.options: RunOptions = resolve(
+                given=given, file_config=file_config, invocation=invocation, rootdir=rootdir, ini=ini,
+                hook_rules=tuple(_hook_rules(config)), hook_metrics=_hook_metrics(config))
+        except CompvizError as exc:
+            raise pytest.UsageError(f"compviz: {exc}") from None
+        for path, name in zip(self.options.inputs, self.options.input_names):
+            try:
+                check_input_path(path, name)
+            except InputUnusable as exc:
+                raise pytest.UsageError(f"compviz: input {exc}") from None
+        self.explicit = {Path(os.path.normpath(invocation / arg.split("::")[0])) for arg in _named(config)}
+        # A run that can't collect a results file (plain `pytest tests/`) doesn't need the baseline,
+        # which may not exist yet.
+        may_collect = bool(self.options.inputs or self.options.file_globs
+                           or any(p.suffix.lower() == ".csv" for p in self.explicit))
+        self.notes: list[str] = []
+        try:
+            self.baseline = self._load_baseline() if may_collect else None
+        except CompvizError as exc:
+            raise pytest.UsageError(f"compviz: {exc}") from None
+        self._runs: dict[Path, object] = {}  # path -> core.pipeline.FileRun
+        self._wanted: dict[Path, bool] = {}
+        self._reports: list[tuple[str, str, str]] = []  # (location path, node id, status)
+        self._report_paths: dict[str, Path | None] = {}
+        self.outputs = None  # report.outputs.RunOutputs, once written
+
+    @property
+    def baseline_description(self) -> str:
+        return self.baseline.describe() if self.baseline is not None else ""
+
+    # --- start-up ---------------------------------------------------------------------------
+
+    def _load_baseline(self):
+        options = self.options
+        if options.baseline is None:
+            return None
+        if not options.baseline.is_file() and options.baseline_missing == "warn":
+            self.notes.append(f"baseline {options.baseline_shown}: no such file; no regression checks this run")
+            return None
+        from ..baseline.load import load_baseline
+
+        return load_baseline(options.baseline, options.baseline_shown, options.settings)
+
+    def _check_unloaded_conftests(self, invocation: Path, file_config: FileConfig) -> None:
+        """A conftest.py between the invocation folder and the configuration's that implements a
+        compviz hook but that pytest did not load (its rootdir was chosen from an input outside the
+        project) would silently drop its rules: refuse to run."""
+        top = file_config.path.parent.resolve() if file_config.path is not None else invocation.resolve()
+        folder = invocation.resolve()
+        while True:
+            conftest = folder / "conftest.py"
+            if conftest.is_file() and self.config.pluginmanager.get_plugin(str(conftest)) is None:
+                try:
+                    implements = "def pytest_compviz_" in conftest.read_text(encoding="utf-8", errors="replace")
+                except OSError:
+                    implements = False
+                if implements:
+                    raise ConfigError(
+                        f"{conftest} implements a pytest_compviz hook but pytest did not load it (its rootdir"
+                        f" is {self.rootpath}, chosen from a path outside this project); run with --rootdir=."
+                        " or name the input as --compviz-input=PATH inside the project")
+            if folder == top or folder.parent == folder or not _inside(folder, top):
+                break
+            folder = folder.parent
+
+    def collection_args(self, args: list[str], source) -> list[str]:
+        """What pytest collects. ``--compviz-input`` and no path: just the inputs, as ``pytest FILE``
+        would; with paths, both. Inputs from the configuration are added to the test paths a plain
+        ``pytest`` collects, but never to paths named on the command line."""
+        inputs = [str(p) for p in self.options.inputs if p not in self.explicit]
+        if self.config.option.compviz_inputs:
+            named = list(args) if source == pytest.Config.ArgsSource.ARGS else []
+            self.explicit |= set(self.options.inputs)
+            return [*named, *inputs]
+        if source == pytest.Config.ArgsSource.ARGS:
+            return list(args)
+        folders = [Path(os.path.normpath(self.config.invocation_params.dir / a)) for a in args]
+        extra = [p for p in inputs if not any(_inside(Path(p), folder) for folder in folders)]
+        return [*args, *extra]
+
+    def pytest_report_header(self, config: pytest.Config) -> str | None:
+        return describe_config(self.options)
+
+    # --- collection -------------------------------------------------------------------------
+
+    def wants(self, path: Path) -> bool:
+        path = Path(os.path.normpath(path))
+        if path not in self._wanted:  # asked once per file, then per report: remember
+            self._wanted[path] = self._decide_wanted(path)
+        return self._wanted[path]
+
+    def _decide_wanted(self, path: Path) -> bool:
+        if path in self.options.inputs:
+            return True
+        if path in self.explicit:
+            return path.suffix.lower() == ".csv"
+        if path.suffix.lower() != ".csv" or not self.options.file_globs:
+            return False
+        try:
+            relative = path.relative_to(self.rootpath).as_posix()
+        except ValueError:
+            relative = path.as_posix()
+        return any(fnmatchcase(relative, glob) or fnmatchcase(path.name, glob) for glob in self.options.file_globs)
+
+    def file_run(self, path: Path):
+        """``path`` through the pipeline, once per session."""
+        path = Path(os.path.normpath(path))
+        if path not in self._runs:
+            from ..core.pipeline import run_file
+
+            try:
+                self._runs[path] = run_file(path, self.options, self.baseline)
+            except InputUnusable as exc:
+                raise pytest.UsageError(f"compviz: {exc}") from None
+        return self._runs[path]
+
+    def file_warnings(self, run) -> list[str]:
+        """What the file's schema item warns about (fails, with --compviz-strict)."""
+        from ..core.pipeline import file_warnings
+
+        return file_warnings(run, self.baseline)
+
+    # --- the run ----------------------------------------------------------------------------
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """What ran; on the controller under xdist too, from the workers' reports."""
+        if report.when == "call":
+            status = "passed" if report.passed else "failed" if report.failed else "not run"
+        elif report.when == "setup" and not report.passed:
+            status = "failed" if report.failed else "not run"
+        else:
+            return
+        location = report.location[0]
+        if location not in self._report_paths:  # once per file, not per report
+            path = Path(os.path.normpath(self.rootpath / location))
+            self._report_paths[location] = path if self.wants(path) else None
+        if self._report_paths[location] is not None:
+            self._reports.append((location, report.nodeid, status))
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus) -> None:
+        config = self.config
+        if hasattr(config, "workerinput") or config.option.collectonly:
+            return  # xdist workers and --collect-only write nothing
+        if exitstatus in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
+            return
+        from .finish import finish_run
+
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        try:
+            self.outputs, failed = finish_run(self, interrupted)
+        except KeyboardInterrupt:  # a second Ctrl-C while writing: stop quietly
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
+            return
+        if failed and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a lost report must not pass CI
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if self.outputs is None:
+            return
+        from ..report.console import run_lines
+
+        lines = run_lines(self.outputs, self.options, self.baseline, self.options.rules)
+        if lines:
+            terminalreporter.write_sep("=", "compviz")
+            for line in lines:
+                terminalreporter.write_line(line)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_summary(self, prefix: list, summary: list, postfix: list, session) -> None:
+        from .html import results_summary
+
+        if self.outputs is not None:
+            prefix.extend(results_summary(self.outputs))
+
+    # --- what finish.py reads ---------------------------------------------------------------
+
+    def paths_to_report(self) -> list[Path]:
+        """Every input of the run: given, configured, named, and (under xdist) those the
+        workers' reports name."""
+        named = {p for p in self.explicit if p.suffix.lower() == ".csv" and p.is_file()}
+        reported = {p for p in self._report_paths.values() if p is not None}
+        return sorted({*self.options.inputs, *named, *reported, *self._runs})
+
+    def reports(self) -> list[tuple[str, str, str]]:
+        return list(self._reports)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        Path(path).resolve().relative_to(Path(folder).resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _named(config: pytest.Config) -> list[str]:
+    return list(config.args) if config.args_source == pytest.Config.ArgsSource.ARGS else []
+
+
+def _hook_metrics(config: pytest.Config) -> tuple[Metric, ...] | None:
+    declared = config.hook.pytest_compviz_metrics(config=config)
+    if declared is None:
+        return None
+    if not isinstance(declared, (list, tuple)):
+        raise ConfigError(f"pytest_compviz_metrics must return a list, not {declared!r}")
+    return tuple(m if isinstance(m, Metric) else metric_from_table(m, "pytest_compviz_metrics") for m in declared)
+
+
+def _hook_rules(config: pytest.Config) -> list[Rule]:
+    """Rules from ``pytest_compviz_rules`` implementations, in registration order (the rootdir's
+    conftest.py before deeper ones, so deeper rules win), each named after where it came from."""
+    rules: list[Rule] = []
+    for impl in config.hook.pytest_compviz_rules.get_hookimpls():
+        where = _plugin_label(config, impl.plugin_name)
+        returned = impl.function(**{name: config for name in impl.argnames})  # pluggy allows fewer args
+        if not isinstance(returned, (list, tuple, type(None))):
+            raise ConfigError(f"pytest_compviz_rules in {where} must return a list, not {returned!r}")
+        for number, entry in enumerate(returned or [], start=1):
+            try:
+                rules.append(entry if isinstance(entry, Rule) else parse_rule(entry, f"rule {number}, {where}"))
+            except RuleError as exc:
+                raise ConfigError(str(exc)) from None
+    return rules
+
+
+def _plugin_label(config: pytest.Config, name: str) -> str:
+    """A conftest's path relative to the rootdir; other plugins by their registered name."""
+    path = Path(name)
+    if path.is_absolute() and path.name == "conftest.py":
+        try:
+            return path.relative_to(config.rootpath).as_posix()
+        except ValueError:
+            return str(path)
+    return name
+
+
+def _renumber(rule: Rule, number: int) -> Rule:
+    return Rule(rule.source.replace("--compviz-rule", f"--compviz-rule {number}", 1), rule.selectors, rule.checks)

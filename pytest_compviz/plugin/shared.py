@@ -1,0 +1,16 @@
+"""What the plugin's modules share, with no imports between them: the stash key of the run's
+session and the warning class."""
+
+from __future__ import annotations
+
+import pytest
+
+
+class CompvizWarning(pytest.PytestWarning):
+    """Something the user should see that need not fail the run (a precomputed column that
+    disagrees, a run that gates no row). ``-W error::pytest_compviz.plugin.CompvizWarning``
+    makes it fail the item that issued it."""
+
+
+# Where the run's CompvizSession is kept (``config.stash``).
+SESSION_KEY = pytest.StashKey["object"]()

@@ -1,0 +1,54 @@
+"""The lines the terminal shows at the end of a run, for both faces (pure: the plugin's terminal
+reporter and the ``compviz`` command only print them)."""
+
+from __future__ import annotations
+
+from ..core.messages import plural
+from .summary import headline
+
+
+def run_lines(outputs, options, baseline=None, rules=()) -> list[str]:
+    """``outputs``: ``report.outputs.RunOutputs``; ``rules``: the run's rules, for the typo guard."""
+    lines: list[str] = []
+    shown = options.shown
+    for report in outputs.reports:
+        run = report.run
+        if not run.valid:
+            lines.append(f"{run.shown}: schema failed ({plural(len(run.problems), 'problem')}); no gates run,"
+                         " no artifacts written")
+            continue
+        passed, failed, not_run = report.counts()
+        lines.append(f"{run.shown}: {headline(passed, failed, not_run, False)}")
+        gates = run.gates
+        ungated = [row.label for row in gates.rows if row.ungated]
+        if ungated:
+            lines.append(f"  ungated rows ({len(ungated)}, no rule sets a check): " + "; ".join(ungated))
+        if gates.new_rows:
+            lines.append(f"  new since the baseline ({len(gates.new_rows)}): " + "; ".join(gates.new_rows))
+        if gates.missing_rows:
+            lines.append(f"  in the baseline, missing from this run ({len(gates.missing_rows)}): "
+                         + "; ".join(gates.missing_rows))
+        if len(report.written) > 4:  # a sweep: one line, not one path per model
+            lines.append(f"  wrote {len(report.written)} tables and plots to {shown(options.output_dir)}/")
+        elif report.written:
+            lines.append("  wrote " + ", ".join(shown(p) for p, _ in report.written))
+    for rule in unmatched_rules(outputs, rules):
+        lines.append(f"rule matched no row (a typo?): {rule.source}: {rule.describe()}")
+    if baseline is not None:
+        lines.append(f"baseline: {baseline.describe()}")
+    if outputs.removed:
+        lines.append("removed the previous run's artifacts of invalid inputs: "
+                     + ", ".join(shown(p) for p in outputs.removed))
+    if outputs.files:
+        lines.append("wrote " + ", ".join(shown(p) for p in outputs.files))
+    lines.extend(outputs.notes)
+    lines.extend(f"error: {error}" for error in outputs.errors)
+    return lines
+
+
+def unmatched_rules(outputs, rules) -> list:
+    gated = [r.run.gates for r in outputs.reports if r.run.valid]
+    if not gated:
+        return []  # no file was gated: nothing to say about rules
+    matched = set().union(*(gates.matched_rules for gates in gated))
+    return [rule for rule in rules if rule.source not in matched]

@@ -1,0 +1,180 @@
+"""Writing one run's outputs, the same for both faces: each valid input's tables and plots, then
+``summary.md`` and ``compviz.json``, the GitHub step summary, and the saved baseline.
+
+Everything comes from the ``FileRun``s and the ledger. What cannot be written is an error (the
+run fails with its one line) and the other outputs are still written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..atomic import atomic_write
+from ..core.ledger import FAILED, NOT_RUN, PASSED, Ledger, row_verdicts
+
+
+@dataclass
+class InputReport:
+    """One input as the outputs describe it."""
+
+    run: object  # core.pipeline.FileRun
+    verdicts: dict  # row index -> core.ledger.RowVerdict
+    written: list = field(default_factory=list)  # (artifact path, its model)
+    error: str | None = None  # its artifacts could not be written
+
+    def counts(self) -> tuple[int, int, int]:
+        """(passed, failed, not run) over the input's checks."""
+        statuses = [status for verdict in self.verdicts.values() for status in verdict.statuses.values()]
+        return statuses.count(PASSED), statuses.count(FAILED), statuses.count(NOT_RUN)
+
+
+@dataclass
+class RunOutputs:
+    reports: list[InputReport]
+    files: list[Path] = field(default_factory=list)  # session files written (summary, json, baseline)
+    errors: list[str] = field(default_factory=list)  # each fails the run
+    notes: list[str] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)  # stale artifacts of inputs that failed validation
+    outcome: str = PASSED
+    markdown: str = ""
+
+
+def outcome_of(reports: list[InputReport], ledger: Ledger) -> str:
+    if ledger.interrupted:
+        return "was interrupted"
+    if any(not r.run.valid for r in reports) or any(r.counts()[1] for r in reports):
+        return "failed"
+    return PASSED
+
+
+def write_run(runs, ledger: Ledger, options, baseline=None, notes=(), errors=(), draw: bool = True) -> RunOutputs:
+    """``runs``: the ``FileRun``s of the inputs, in order; ``options``: ``RunOptions``; ``draw``
+    False (an interrupted run) writes no table or plot, only the summaries."""
+    from ..baseline.document import dumps, git_commit
+    from .artifacts import ArtifactClash, ArtifactPlan, plan_stems, render_artifacts, write_artifacts
+    from .summary import step_summary, summary_markdown, run_json
+
+    output_dir = options.output_dir
+    out = RunOutputs([InputReport(run, row_verdicts(ledger, run.key, run.gates) if run.valid else {})
+                      for run in runs], notes=list(notes), errors=list(errors))
+    stems = plan_stems([(run.results.path, [m.model for m in run.results.models()]) for run in runs if run.valid])
+    plan = ArtifactPlan([run.path for run in runs])
+    for report in out.reports:
+        run = report.run
+        if not run.valid or not draw:
+            continue
+        try:
+            artifacts = render_artifacts(run.results, output_dir, options.image_formats, gates=run.gates,
+                                         verdicts=report.verdicts, baseline=baseline,
+                                         stems=stems[run.results.path])
+            plan.claim(artifacts, run.shown)
+            write_artifacts(artifacts)
+            report.written = [(a.path, a.model) for a in artifacts]
+        except (OSError, ArtifactClash) as exc:
+            report.error = f"{run.shown}: table and plot not written: {_reason(exc)}"
+        except Exception as exc:  # noqa: BLE001 - one input's drawing must not lose the other reports
+            report.error = f"{run.shown}: table and plot not written: {type(exc).__name__}: {exc}"
+        if report.error:
+            out.errors.append(report.error)
+    out.removed = _remove_stale(output_dir, [r for r in out.reports if not r.run.valid],
+                                {path for r in out.reports for path, _ in r.written})
+
+    out.outcome = outcome_of(out.reports, ledger)
+    save = _save_decision(out, ledger, options)
+    commit = git_commit(options.config_file.parent if options.config_file else options.invocation)
+    document = run_json(out.reports, baseline, commit, out.outcome, out.notes)
+    out.markdown = summary_markdown(out.reports, baseline, output_dir, out.notes, out.errors, ledger.interrupted)
+    for name, data in (("summary.md", out.markdown.encode()), ("compviz.json", dumps(document))):
+        try:
+            atomic_write(output_dir / name, data)
+            out.files.append(output_dir / name)
+        except OSError as exc:
+            out.errors.append(f"{options.shown(output_dir / name)} not written: {_reason(exc)}")
+    step_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_file and options.step_summary:
+        from .summary import STEP_SUMMARY_LIMIT
+
+        try:
+            # GitHub's cap is per step: what earlier commands wrote counts too.
+            room = STEP_SUMMARY_LIMIT - (os.path.getsize(step_file) if os.path.exists(step_file) else 0)
+            with open(step_file, "a", encoding="utf-8") as handle:
+                handle.write(step_summary(out.markdown, f"`{options.shown(output_dir)}/`", max(room, 0)))
+        except OSError as exc:
+            out.errors.append(f"GITHUB_STEP_SUMMARY {step_file} not written: {_reason(exc)}")
+    if save:
+        _save(out, document, options)
+    return out
+
+
+def _save_decision(out: RunOutputs, ledger: Ledger, options) -> bool:
+    """A baseline is the last good run: saving a failing, invalid or interrupted one would let
+    quality creep down run after run."""
+    if options.save_baseline is None:
+        return False
+    failed = sum(r.counts()[1] for r in out.reports)
+    invalid = sum(not r.run.valid for r in out.reports)
+    why = (f"{failed} gate{'s' if failed != 1 else ''} failed" if failed else
+           f"{invalid} input{'s' if invalid != 1 else ''} invalid" if invalid else
+           "the run was interrupted" if ledger.interrupted else
+           "no results file was read" if not out.reports else "")
+    if why:
+        out.notes.append(f"baseline not saved to {options.shown(options.save_baseline)}: {why}")
+        return False
+    return True
+
+
+def _save(out: RunOutputs, document: dict, options) -> None:
+    """Rows whose checks did not all run are not saved: the file keeps their previous values."""
+    from ..baseline.load import BaselineError, key_of
+    from ..baseline.store import save_baseline
+
+    keep = {key_of(row) for row in document["rows"] if row.get("verdict") == NOT_RUN}
+    saved = {**document, "rows": [row for row in document["rows"] if row.get("verdict") != NOT_RUN]}
+    shown = options.shown(options.save_baseline)
+    try:
+        save_baseline(options.save_baseline, saved, shown, keep)
+        out.files.append(options.save_baseline)
+        if keep:
+            out.notes.append(f"baseline {shown}: {len(keep)} row{'s' if len(keep) != 1 else ''} not run this"
+                             " time keep their saved values")
+    except BaselineError as exc:
+        out.errors.append(f"baseline not saved: {exc}")
+    except OSError as exc:
+        out.errors.append(f"baseline not saved: {shown}: {_reason(exc)}")
+
+
+def _remove_stale(output_dir: Path, invalid: list[InputReport], keep: set) -> list[Path]:
+    """An input this run could not validate must not leave the previous run's table and plot to
+    be uploaded as current: remove those the previous ``compviz.json`` in the folder lists for it
+    (never a glob, which could hit another input's files)."""
+    if not invalid:
+        return []
+    try:
+        previous = json.loads((output_dir / "compviz.json").read_text(encoding="utf-8"))
+        entries = previous.get("inputs", []) if isinstance(previous, dict) else []
+    except (OSError, ValueError):
+        return []
+    removed = []
+    shown = {r.run.shown for r in invalid}
+    for entry in entries:
+        if not isinstance(entry, dict) or entry.get("file") not in shown:
+            continue
+        for name in entry.get("artifacts", []) or []:
+            target = output_dir / str(name)
+            if Path(str(name)).name != str(name) or target in keep or name in ("summary.md", "compviz.json"):
+                continue
+            try:
+                target.unlink()
+                removed.append(target)
+            except OSError:
+                pass
+    return removed
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}" + (f" ({exc.filename})" if exc.filename else "")
+    return str(exc)
