@@ -97,12 +97,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
-    # The conftest.py files beside a --compviz-input CSV may implement our hooks, which are read at
-    # configure time: load them up front, as pytest does for the paths given on the command line.
+    # The conftest.py files beside a --compviz-input CSV, and those of the folder pytest runs in, may
+    # implement our hooks, which are read at configure time: load them up front, as pytest does for
+    # the paths given on the command line. (This list only decides which conftests load first;
+    # what is collected is decided later.)
     namespace = early_config.known_args_namespace
     inputs = getattr(namespace, "compviz_inputs", None) or []
     paths = getattr(namespace, "file_or_dir", None)
     if inputs and isinstance(paths, list):
+        if not paths:
+            paths.append(str(early_config.invocation_params.dir))
         paths.extend(inputs)
 
 

@@ -100,10 +100,11 @@ class CompvizSession:
                 except OSError:
                     implements = False
                 if implements:
+                    cut = self.config.known_args_namespace.confcutdir or self.rootpath
                     raise ConfigError(
-                        f"{conftest} implements a pytest_compviz hook but pytest did not load it (its rootdir"
-                        f" is {self.rootpath}, chosen from a path outside this project); run with --rootdir=."
-                        " or name the input as --compviz-input=PATH inside the project")
+                        f"{conftest} implements a pytest_compviz hook but pytest did not load it (rootdir"
+                        f" {self.rootpath}, conftests loaded below {cut}); run pytest from the project without"
+                        " a --confcutdir or --rootdir above it")
             if folder == top or folder.parent == folder or not _inside(folder, top):
                 break
             folder = folder.parent
