@@ -283,3 +283,28 @@ def test_compviz_reads_declared_metrics_rules_and_exits_1_on_a_failed_gate(tmp_p
     document = json.loads((tmp_path / "out" / "compviz.json").read_text())
     assert document["outcome"] == "failed"
     assert (tmp_path / "out" / "results.png").is_file()
+
+
+def test_a_summary_that_cannot_be_written_fails_the_run_and_the_rest_is_written(pytester):
+    CsvWriter(pytester.path)("r.csv")
+    (pytester.path / "compviz-report" / "summary.md").mkdir(parents=True)  # a directory in its place
+
+    result = pytester.runpytest(*NO_CACHE, "--compviz-input", "r.csv", "--compviz-rule", "max-relative-error=9%")
+
+    result.assert_outcomes(passed=10)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["error: compviz-report/summary.md not written: Is a directory*"])
+    report = pytester.path / "compviz-report"
+    assert (report / "r.md").is_file() and (report / "r.png").is_file() and (report / "compviz.json").is_file()
+
+
+def test_a_configured_input_does_not_concern_a_run_of_named_test_files(pytester):
+    pytester.makefile(".toml", pyproject='[tool.compviz]\ninputs = ["r.csv"]\nbaseline = "missing.json"\n')
+    CsvWriter(pytester.path)("r.csv", cells={(3, "model size, Gb"): "abc"})  # invalid, but not asked for
+    pytester.makepyfile(test_unit="def test_unit(): pass")
+
+    result = pytester.runpytest(*NO_CACHE, "test_unit.py")
+
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.OK
+    assert not (pytester.path / "compviz-report").exists()

@@ -11,7 +11,6 @@ from ..config.rules import MAX_ERROR_INCREASE, MAX_RATE_DECREASE, Check, Rule, T
 from ..spec import ERROR, INT4, INT8, LORA_RANK, MODE, PLOT_NAME, RATE, SIZE
 from .names import short
 from .regression import Regression, row_key
-from .results import Results
 
 REGRESSION = "regression"  # the check name of the comparison with the baseline run
 GATED = "gated"  # --compviz-strict's check of a row no rule gates
@@ -73,9 +72,10 @@ class FileGates:
     multi_model: bool = False
 
 
-def evaluate(results: Results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
+def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
              tolerances: Tolerances = Tolerances(), strict: bool = False) -> FileGates:
-    """Every row's checks, and its comparison with ``baseline`` (``baseline.load.Baseline``) when
+    """Every row's checks (``results``: ``core.results.Results``), and its comparison with
+    ``baseline`` (``baseline.load.Baseline``) when
     that run has the row. Baseline-mode rows are the reference (0% error, 1.0x) and are not gated."""
     table = results.table
     frame = results.derived

@@ -105,8 +105,10 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     inputs = getattr(namespace, "compviz_inputs", None) or []
     paths = getattr(namespace, "file_or_dir", None)
     if inputs and isinstance(paths, list):
-        if not paths:
-            paths.append(str(early_config.invocation_params.dir))
+        # A file, not the folder: pytest would also load the conftests of its test*/ folders.
+        here = early_config.invocation_params.dir / "conftest.py"
+        if not paths and here.is_file():
+            paths.append(str(here))
         paths.extend(inputs)
 
 

@@ -11,12 +11,13 @@ from .nodes import row_names
 
 def finish_run(session, interrupted: bool):
     """``session``: ``CompvizSession``. Returns (RunOutputs, whether the run must fail)."""
+    paths = [path for path in session.paths_to_report(interrupted) if path.is_file()]
+    if not paths:
+        return None, False  # a run without results files writes nothing and pays for nothing
     from ..core.pipeline import baseline_problems
     from ..report.outputs import write_run
 
-    runs = [session.file_run(path) for path in session.paths_to_report() if path.is_file()]
-    if not runs:
-        return None, False  # a run without results files writes nothing and pays for nothing
+    runs = [session.file_run(path) for path in paths]
     ledger = fill_ledger(runs, session.reports(), session.rootpath)
     ledger.interrupted = interrupted
     errors = baseline_problems(runs, session.baseline)

@@ -49,14 +49,21 @@ class CompvizSession:
         except CompvizError as exc:
             raise pytest.UsageError(f"compviz: {exc}") from None
         for path, name in zip(self.options.inputs, self.options.input_names):
+            if option.compviz_inputs == [] and config.args_source == pytest.Config.ArgsSource.ARGS:
+                break  # configured inputs that this run (named paths) does not collect
             try:
                 check_input_path(path, name)
             except InputUnusable as exc:
                 raise pytest.UsageError(f"compviz: input {exc}") from None
         self.explicit = {Path(os.path.normpath(invocation / arg.split("::")[0])) for arg in _named(config)}
-        # A run that can't collect a results file (plain `pytest tests/`) doesn't need the baseline,
+        # The configured or given inputs this run collects: all of them with --compviz-input or no
+        # path on the command line; none when paths are named (`pytest tests/test_unit.py`).
+        named_paths = config.args_source == pytest.Config.ArgsSource.ARGS
+        self.requested: set[Path] = (set(self.options.inputs) if option.compviz_inputs or not named_paths
+                                     else set())
+        # A run that can't collect a results file (`pytest tests/`) doesn't need the baseline,
         # which may not exist yet.
-        may_collect = bool(self.options.inputs or self.options.file_globs
+        may_collect = bool(self.requested or self.options.file_globs
                            or any(p.suffix.lower() == ".csv" for p in self.explicit))
         self.notes: list[str] = []
         try:
@@ -119,7 +126,7 @@ class CompvizSession:
             self.explicit |= set(self.options.inputs)
             return [*named, *inputs]
         if source == pytest.Config.ArgsSource.ARGS:
-            return list(args)
+            return list(args)  # the configured inputs are not part of this run
         folders = [Path(os.path.normpath(self.config.invocation_params.dir / a)) for a in args]
         extra = [p for p in inputs if not any(_inside(Path(p), folder) for folder in folders)]
         return [*args, *extra]
@@ -197,7 +204,7 @@ class CompvizSession:
         except KeyboardInterrupt:  # a second Ctrl-C while writing: stop quietly
             session.exitstatus = pytest.ExitCode.INTERRUPTED
             return
-        if failed and session.exitstatus == pytest.ExitCode.OK:
+        if failed and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a lost report must not pass CI
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
@@ -220,12 +227,15 @@ class CompvizSession:
 
     # --- what finish.py reads ---------------------------------------------------------------
 
-    def paths_to_report(self) -> list[Path]:
-        """Every input of the run: given, configured, named, and (under xdist) those the
-        workers' reports name."""
+    def paths_to_report(self, interrupted: bool = False) -> list[Path]:
+        """Every input of the run: given, configured and collected, named, and (under xdist) those
+        the workers' reports name. After an interruption only those already read: a Ctrl-C
+        during collection must not read the rest first."""
+        if interrupted:
+            return sorted(self._runs)
         named = {p for p in self.explicit if p.suffix.lower() == ".csv" and p.is_file()}
         reported = {p for p in self._report_paths.values() if p is not None}
-        return sorted({*self.options.inputs, *named, *reported, *self._runs})
+        return sorted({*self.requested, *named, *reported, *self._runs})
 
     def reports(self) -> list[tuple[str, str, str]]:
         return list(self._reports)

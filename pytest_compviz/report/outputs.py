@@ -42,10 +42,12 @@ class RunOutputs:
     markdown: str = ""
 
 
-def outcome_of(reports: list[InputReport], ledger: Ledger) -> str:
+def outcome_of(reports: list[InputReport], ledger: Ledger, errors=()) -> str:
+    """``errors``: what already fails the run (a baseline that compares nothing, an output not
+    written): such a run is no baseline either."""
     if ledger.interrupted:
         return "was interrupted"
-    if any(not r.run.valid for r in reports) or any(r.counts()[1] for r in reports):
+    if errors or any(not r.run.valid for r in reports) or any(r.counts()[1] for r in reports):
         return "failed"
     return PASSED
 
@@ -82,7 +84,7 @@ def write_run(runs, ledger: Ledger, options, baseline=None, notes=(), errors=(),
     out.removed = _remove_stale(output_dir, [r for r in out.reports if not r.run.valid],
                                 {path for r in out.reports for path, _ in r.written})
 
-    out.outcome = outcome_of(out.reports, ledger)
+    out.outcome = outcome_of(out.reports, ledger, out.errors)
     save = _save_decision(out, ledger, options)
     commit = git_commit(options.config_file.parent if options.config_file else options.invocation)
     document = run_json(out.reports, baseline, commit, out.outcome, out.notes)
@@ -116,7 +118,8 @@ def _save_decision(out: RunOutputs, ledger: Ledger, options) -> bool:
         return False
     failed = sum(r.counts()[1] for r in out.reports)
     invalid = sum(not r.run.valid for r in out.reports)
-    why = (f"{failed} gate{'s' if failed != 1 else ''} failed" if failed else
+    why = ("the run failed: " + out.errors[0] if out.errors else
+           f"{failed} gate{'s' if failed != 1 else ''} failed" if failed else
            f"{invalid} input{'s' if invalid != 1 else ''} invalid" if invalid else
            "the run was interrupted" if ledger.interrupted else
            "no results file was read" if not out.reports else "")
