@@ -139,7 +139,7 @@ def test_custom_metrics_bounds_are_checked(example):
         "results.csv: 1 problem; the row checks of this file are not collected until its schema passes",
         "*= compviz =*",
         "results.csv: schema failed (1 problem); no gates run, no artifacts written",
-        "FAILED results.csv::schema - *",
+        "FAILED results.csv::schema*",  # pytest 9 adds " - MESSAGE", 8.0 does not
     ])
 
 
@@ -198,6 +198,6 @@ def test_main_branch_stricter_on_main(example, monkeypatch, env, header):
         "int4 (data-free): average relative error 8.5% > 6.0% (rule 2, conftest.py)",
         "*= compviz =*",
         "results.csv: 17 gates passed, 1 failed",
-        "FAILED results.csv::int4 (data-free)::max-relative-error - int4 (data-free): *",
+        "FAILED results.csv::int4 (data-free)::max-relative-error*",
         "*= 1 failed, 18 passed in *",
     ])

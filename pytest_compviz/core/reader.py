@@ -11,7 +11,6 @@ import csv
 import io
 import os
 import re
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,25 +45,24 @@ def read_results(path: str | os.PathLike, shown: str | None = None) -> RawTable:
     if not text.strip():
         raise InvalidResults(shown, [Problem(shown, "file is empty: expected a header line and data rows")])
     try:
-        # Rows longer than the header are skipped with a warning by the C parser (all of them
-        # reported below); an "error" would stop at the first.
-        with warnings.catch_warnings(record=True) as skipped:
-            warnings.simplefilter("always", pd.errors.ParserWarning)
-            cells = pd.read_csv(
-                io.StringIO(text), header=None, dtype=str, keep_default_na=False, skip_blank_lines=True,
-                on_bad_lines="warn",
-            )
+        # A row longer than the header stops the C parser; every row of the wrong length is then
+        # listed by ``_scan_records``. (on_bad_lines="warn" would list them all in one pass, but
+        # pandas before 2.2 writes those lines to sys.stderr instead of warning.)
+        cells = pd.read_csv(
+            io.StringIO(text), header=None, dtype=str, keep_default_na=False, skip_blank_lines=True,
+            on_bad_lines="error",
+        )
     except pd.errors.ParserError as exc:
-        _check_delimiter(shown, text, [None])
+        first = _first_record(text)
+        _check_delimiter(shown, text, first or [None])
+        if first and "fields in line" in str(exc):
+            _scan_records(shown, text, len(first))  # raises: every row of the wrong length, with its line
         raise InvalidResults(shown, [_parser_problem(shown, str(exc), text)]) from None
-    ragged = any(issubclass(w.category, pd.errors.ParserWarning) for w in skipped)
     header = [str(h).strip() for h in cells.iloc[0]]
     width = len(header)
     frame = cells.iloc[1:].reset_index(drop=True)
     frame.columns = header
     _check_delimiter(shown, text, header)
-    if ragged:
-        _scan_records(shown, text, width)  # raises: every row of the wrong length, with its line
     frame = _without_unnamed_empty_columns(frame)
     _check_header(shown, list(frame.columns))
     if frame.empty:
@@ -208,6 +206,14 @@ def _row_lines(shown: str, text: str, frame: pd.DataFrame, width: int) -> pd.Ser
     if not needs_scan:
         return pd.Series(range(2, len(frame) + 2), index=frame.index)
     return pd.Series(_scan_records(shown, text, width)[1:], index=frame.index)
+
+
+def _first_record(text: str) -> list[str] | None:
+    """The header's fields, as the csv module reads them; None if it can't."""
+    try:
+        return next((record for record in csv.reader(io.StringIO(text)) if record), None)
+    except csv.Error:
+        return None
 
 
 def _scan_records(shown: str, text: str, width: int) -> list[int]:

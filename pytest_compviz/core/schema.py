@@ -81,6 +81,15 @@ def _parse_numbers(frame: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFram
         number = pd.to_numeric(text, errors="coerce").astype("float64")
         bad = number.isna() & (text != "") & ~text.str.lower().isin(("nan", "+nan", "-nan"))
         if bad.any():
+            # pandas before 3 reads an overflowing "1e400" as no number; Python reads it as inf
+            # (which then fails the finiteness rule, as in pandas 3): ask Python about the rest.
+            for index in text.index[bad]:
+                try:
+                    number.at[index] = float(text.at[index])
+                except ValueError:
+                    continue
+                bad.at[index] = False
+        if bad.any():
             unparsed[column] = list(text.index[bad])
         values[column] = number
     return values, unparsed
