@@ -173,13 +173,23 @@ def _report(options) -> int:
 
 
 def _unapplied_hooks(options) -> str | None:
-    folder = options.config_file.parent if options.config_file is not None else options.invocation
-    conftest = folder / "conftest.py"
-    try:
-        if conftest.is_file() and "def pytest_compviz_" in conftest.read_text(encoding="utf-8", errors="replace"):
-            return options.shown(conftest)
-    except OSError:
-        pass
+    """A conftest.py implementing a compviz hook that pytest would load for these inputs: in the
+    configuration's folder, or in an input's folder or a folder above it (up to the current one)."""
+    folders = [options.config_file.parent if options.config_file is not None else options.invocation]
+    for path in options.inputs:
+        folder = path.parent
+        while True:
+            folders.append(folder)
+            if folder == options.invocation or folder.parent == folder:
+                break
+            folder = folder.parent
+    for folder in dict.fromkeys(folders):
+        conftest = folder / "conftest.py"
+        try:
+            if conftest.is_file() and "def pytest_compviz_" in conftest.read_text(encoding="utf-8", errors="replace"):
+                return options.shown(conftest)
+        except OSError:
+            continue
     return None
 
 

@@ -308,3 +308,87 @@ def test_a_configured_input_does_not_concern_a_run_of_named_test_files(pytester)
     result.assert_outcomes(passed=1)
     assert result.ret == pytest.ExitCode.OK
     assert not (pytester.path / "compviz-report").exists()
+
+
+# --- found by an adversarial review --------------------------------------------------------------
+
+
+def test_a_run_whose_checks_did_not_all_run_is_incomplete_and_its_unchecked_rows_are_no_baseline(pytester):
+    writer = CsvWriter(pytester.path)
+    writer("r.csv")
+    assert pytester.runpytest(*NO_CACHE, "--compviz-input", "r.csv", "--compviz-rule", "max-relative-error=20%",
+                              "--compviz-save-baseline", "base.json").ret == 0
+    writer("r.csv", cells={(4, "WWB, similarity"): "0.5"})  # int4 (data-free) much worse
+    partial = pytester.runpytest(*NO_CACHE, "--compviz-input", "r.csv", "--compviz-baseline", "base.json",
+                                 "-k", "lora", "--compviz-output-dir", "partial")
+    assert partial.ret == pytest.ExitCode.OK
+    document = json.loads((pytester.path / "partial" / "compviz.json").read_text())
+    assert document["outcome"] == "incomplete"
+
+    # Its compviz.json as the next baseline: the rows it did not check are not references.
+    result = pytester.runpytest(*NO_CACHE, "--compviz-input", "r.csv", "--compviz-baseline",
+                                "partial/compviz.json", "--compviz-rule", "max-relative-error=20%")
+    result.assert_outcomes(passed=13)  # schema, 9 limits, the 3 lora rows' regressions: no other regression item
+    result.stdout.fnmatch_lines(["  new since the baseline (6): *int4 (data-free)*"])
+
+
+def test_a_schema_item_failed_by_a_warning_counts_everywhere_and_blocks_the_save(pytester):
+    CsvWriter(pytester.path)("r.csv")
+
+    result = pytester.runpytest(*NO_CACHE, "--compviz-input", "r.csv", "-W", "error::pytest_compviz.plugin.CompvizWarning",
+                                "--compviz-save-baseline", "base.json")
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert not (pytester.path / "base.json").exists()
+    document = json.loads((pytester.path / "compviz-report" / "compviz.json").read_text())
+    assert (document["outcome"], document["inputs"][0]["schema"], document["inputs"][0]["gates failed"]) == (
+        "failed", "failed", 1)
+    assert (pytester.path / "compviz-report" / "summary.md").read_text().startswith("# compviz: 0 gates passed, 1 failed")
+
+
+def test_an_infinite_value_in_a_gated_extra_column_fails_its_check_without_a_traceback(pytester):
+    writer = CsvWriter(pytester.path)
+    rows = writer.rows()
+    rows[0].append("mmlu")
+    for row in rows[1:]:
+        row.append("0.6")
+    rows[3][-1] = "inf"
+    writer("r.csv", rows)
+
+    result = pytester.runpytest(*NO_CACHE, "--compviz-input", "r.csv", "--compviz-rule", "min:mmlu=0.5")
+
+    result.assert_outcomes(passed=9, failed=1)
+    result.stdout.fnmatch_lines(["int4 (data-free): column 'mmlu' is not a finite number here (value *inf*) (--compviz-rule 1 *"])
+    assert "Traceback" not in result.stdout.str()
+    assert json.loads((pytester.path / "compviz-report" / "compviz.json").read_text())["outcome"] == "failed"
+
+
+def test_a_baseline_with_a_figure_that_is_not_finite_is_refused(pytester):
+    CsvWriter(pytester.path)("r.csv")
+    row = {"input": "r.csv", "model": "m", "mode": "int4", "%int4": 1.0, "%int8": 0.0, "lora rank": None,
+           "average relative error": "nan", "compression rate": 7.0}
+    (pytester.path / "base.json").write_text(json.dumps({"schema": "pytest-compviz/run", "version": 2, "rows": [row]}))
+
+    result = pytester.runpytest(*NO_CACHE, "--compviz-input", "r.csv", "--compviz-baseline", "base.json")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*baseline base.json: row 1 has a figure that is not a finite number"])
+
+
+def test_derived_columns_take_their_own_keys_with_units(pytester):
+    CsvWriter(pytester.path)("r.csv")
+    result = pytester.runpytest(*NO_CACHE, "--compviz-input", "r.csv", "--compviz-rule", "max:average relative error=8")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*max:average relative error: limit the derived column with max-relative-error*"])
+
+
+def test_compviz_names_a_hook_conftest_beside_its_input_and_reads_a_file_named_twice_once(tmp_path):
+    (tmp_path / "results").mkdir()
+    CsvWriter(tmp_path / "results")("r.csv")
+    (tmp_path / "results" / "conftest.py").write_text("def pytest_compviz_rules(config):\n    return []\n")
+
+    done = compviz("results/r.csv", "./results/r.csv", "--rule", "max-relative-error=9%", cwd=tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    assert "compviz: results/conftest.py implements pytest_compviz hooks" in done.stderr
+    assert done.stdout.count("results/r.csv: 9 gates passed, 0 failed") == 1

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,7 +70,7 @@ def load_baseline(path: Path, shown: str, settings: Settings) -> Baseline:
         raise BaselineError(f"baseline {shown}: format version {document.get('version')!r}, this"
                             f" pytest-compviz reads versions {', '.join(map(str, READABLE_VERSIONS))}")
     outcome = document.get("outcome", "passed")
-    if outcome != "passed":
+    if outcome not in ("passed", "incomplete"):
         raise BaselineError(f"baseline {shown}: is the output of a run that {outcome}; a baseline must be a"
                             " run that passed")
     rows = document.get("rows")
@@ -78,10 +79,15 @@ def load_baseline(path: Path, shown: str, settings: Settings) -> Baseline:
     for number, row in enumerate(rows, start=1):
         try:
             key_of(row)
-            float(row[ERROR]), float(row[RATE])
+            figures = float(row[ERROR]), float(row[RATE])
         except (KeyError, TypeError, ValueError) as exc:
             raise BaselineError(f"baseline {shown}: row {number} is incomplete or not numeric ({exc!r})") from None
-    return _index(shown, rows, document.get("created"), document.get("git_commit"))
+        if not all(math.isfinite(figure) for figure in figures):
+            raise BaselineError(f"baseline {shown}: row {number} has a figure that is not a finite number")
+    # A row whose checks did not run in that run (deselected, xfailed, skipped) was never vouched
+    # for: it is no reference.
+    checked = [row for row in rows if row.get("verdict") != "not run"]
+    return _index(shown, checked, document.get("created"), document.get("git_commit"))
 
 
 def _index(shown: str, rows: list[dict], created, commit) -> Baseline:

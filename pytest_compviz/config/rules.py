@@ -134,9 +134,15 @@ def _metric_checks(value, source: str) -> list[Check]:
     return checks
 
 
+_DERIVED = {"average relative error": MAX_ERROR, "compression rate": MIN_RATE}
+
+
 def _metric_check(column: str, kind: str, value, source: str) -> Check:
     if not column:
         raise RuleError(f"{source}: {kind}: needs a column name, e.g. {kind}:WWB, similarity")
+    if column in _DERIVED:  # their limits take units: the keys made for them check those
+        raise RuleError(f"{source}: {kind}:{column}: limit the derived column with {_DERIVED[column]}"
+                        f" (with its unit, e.g. \"8%\" or \"4.5x\")")
     return Check(f"{kind}:{column}", kind, column, _number(value, f"{kind}:{column}", source))
 
 

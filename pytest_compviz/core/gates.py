@@ -22,7 +22,7 @@ class Outcome:
     rule: Rule
     value: float | None  # None when it could not be read (see ``problem``)
     passed: bool
-    problem: str | None = None  # "absent", "not a number", "empty": why there is no value
+    problem: str | None = None  # "absent", "not a number", "empty", "not finite": why there is no value
     cell: object = None  # the cell as found, for "not a number"
 
 
@@ -160,6 +160,8 @@ def _outcome(check: Check, rule: Rule, cell) -> Outcome:
         return Outcome(check, rule, None, False, "not a number", cell)
     if value != value:
         return Outcome(check, rule, None, False, "empty")
+    if value in (float("inf"), float("-inf")):  # an extra column pandera did not check
+        return Outcome(check, rule, None, False, "not finite", cell)
     return Outcome(check, rule, value, check.passes(value))
 
 

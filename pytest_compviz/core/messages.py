@@ -12,6 +12,8 @@ def outcome_message(label: str, outcome: Outcome) -> str:
         return f"{label}: column {check.column!r} is not in the file ({rule.source})"
     if outcome.problem == "not a number":
         return f"{label}: column {check.column!r} is not a number here (value {outcome.cell!r}) ({rule.source})"
+    if outcome.problem == "not finite":
+        return f"{label}: column {check.column!r} is not a finite number here (value {outcome.cell!r}) ({rule.source})"
     if outcome.problem == "empty":
         return f"{label}: column {check.column!r} has no value here ({rule.source})"
     shown_value, shown_limit = shown_pair(check.column, outcome.value, check.limit)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..atomic import atomic_write
-from ..core.ledger import FAILED, NOT_RUN, PASSED, Ledger, row_verdicts
+from ..core.ledger import FAILED, NOT_RUN, PASSED, SCHEMA, Ledger, row_verdicts
 
 
 @dataclass
@@ -24,11 +24,17 @@ class InputReport:
     verdicts: dict  # row index -> core.ledger.RowVerdict
     written: list = field(default_factory=list)  # (artifact path, its model)
     error: str | None = None  # its artifacts could not be written
+    schema: str = PASSED  # the ledger's status of the file's schema item
+
+    @property
+    def schema_failed(self) -> bool:
+        """A valid file whose schema item failed: a warning turned into an error, --compviz-strict."""
+        return self.run.valid and self.schema == FAILED
 
     def counts(self) -> tuple[int, int, int]:
-        """(passed, failed, not run) over the input's checks."""
+        """(passed, failed, not run) over the input's checks; a failed schema item counts as failed."""
         statuses = [status for verdict in self.verdicts.values() for status in verdict.statuses.values()]
-        return statuses.count(PASSED), statuses.count(FAILED), statuses.count(NOT_RUN)
+        return statuses.count(PASSED), statuses.count(FAILED) + self.schema_failed, statuses.count(NOT_RUN)
 
 
 @dataclass
@@ -49,6 +55,8 @@ def outcome_of(reports: list[InputReport], ledger: Ledger, errors=()) -> str:
         return "was interrupted"
     if errors or any(not r.run.valid for r in reports) or any(r.counts()[1] for r in reports):
         return "failed"
+    if any(r.counts()[2] for r in reports):
+        return "incomplete"  # some checks did not run: those rows are no baseline
     return PASSED
 
 
@@ -60,7 +68,8 @@ def write_run(runs, ledger: Ledger, options, baseline=None, notes=(), errors=(),
     from .summary import step_summary, summary_markdown, run_json
 
     output_dir = options.output_dir
-    out = RunOutputs([InputReport(run, row_verdicts(ledger, run.key, run.gates) if run.valid else {})
+    out = RunOutputs([InputReport(run, row_verdicts(ledger, run.key, run.gates) if run.valid else {},
+                                  schema=ledger.status(run.key, None, SCHEMA))
                       for run in runs], notes=list(notes), errors=list(errors))
     stems = plan_stems([(run.results.path, [m.model for m in run.results.models()]) for run in runs if run.valid])
     plan = ArtifactPlan([run.path for run in runs])
@@ -89,12 +98,14 @@ def write_run(runs, ledger: Ledger, options, baseline=None, notes=(), errors=(),
     commit = git_commit(options.config_file.parent if options.config_file else options.invocation)
     document = run_json(out.reports, baseline, commit, out.outcome, out.notes)
     out.markdown = summary_markdown(out.reports, baseline, output_dir, out.notes, out.errors, ledger.interrupted)
-    for name, data in (("summary.md", out.markdown.encode()), ("compviz.json", dumps(document))):
+    for name, encode in (("summary.md", out.markdown.encode), ("compviz.json", lambda: dumps(document))):
         try:
-            atomic_write(output_dir / name, data)
+            atomic_write(output_dir / name, encode())
             out.files.append(output_dir / name)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a figure JSON cannot hold (not finite)
             out.errors.append(f"{options.shown(output_dir / name)} not written: {_reason(exc)}")
+            if name == "compviz.json":
+                save = False
     step_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_file and options.step_summary:
         from .summary import STEP_SUMMARY_LIMIT
@@ -116,7 +127,7 @@ def _save_decision(out: RunOutputs, ledger: Ledger, options) -> bool:
     quality creep down run after run."""
     if options.save_baseline is None:
         return False
-    failed = sum(r.counts()[1] for r in out.reports)
+    failed = sum(r.counts()[1] for r in out.reports)  # failed schema items included
     invalid = sum(not r.run.valid for r in out.reports)
     why = ("the run failed: " + out.errors[0] if out.errors else
            f"{failed} gate{'s' if failed != 1 else ''} failed" if failed else

@@ -67,6 +67,7 @@ def run_json(reports, baseline, commit: str | None, outcome: str, notes=()) -> d
             "valid": report.run.valid,
             "problems": [str(p) for p in report.run.problems],
             "gates passed": passed, "gates failed": failed, "gates not run": not_run,
+            "schema": report.schema if report.run.valid else "failed",
             "regressions": sum(1 for r in file_rows if r["regression"] and r["regression"]["status"] == FAILED),
             "new rows": list(gates.new_rows) if gates else [],
             "missing rows": list(gates.missing_rows) if gates else [],
@@ -155,6 +156,9 @@ def summary_markdown(reports, baseline, output_dir: Path, notes=(), errors=(), i
         if run.gates.missing_rows:
             sections.append("In the baseline, missing from this run: "
                             + "; ".join(map(_cell, run.gates.missing_rows)) + "\n")
+        if report.schema_failed:
+            sections.append(f"- ❌ {_cell(run.shown)}: its schema item failed (a warning raised as an error, or"
+                            " --compviz-strict): see the run's output\n")
         if report.error:
             sections.append(f"❌ {_cell(report.error)}\n")
     head = [f"# compviz: {headline(passed, failed, not_run, interrupted)}", ""]
