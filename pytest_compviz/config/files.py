@@ -151,12 +151,28 @@ def _string(table: dict, key: str, path: Path) -> str | None:
 
 def has_compviz_table(pyproject: Path) -> bool:
     """Whether ``pyproject`` holds a ``[tool.compviz]`` table (cheap: a text search first, so a
-    project without it pays no TOML parse)."""
+    project without it pays no TOML parse; each file is parsed once per change)."""
+    try:
+        stat = pyproject.stat()
+    except OSError:
+        return False
+    key = (str(pyproject), stat.st_mtime_ns, stat.st_size)
+    if key not in _HAS_TABLE:
+        if len(_HAS_TABLE) > 64:  # a long-lived process with many projects: stay small
+            _HAS_TABLE.clear()
+        _HAS_TABLE[key] = _has_table(pyproject)
+    return _HAS_TABLE[key]
+
+
+_HAS_TABLE: dict[tuple, bool] = {}
+
+
+def _has_table(pyproject: Path) -> bool:
     try:
         text = pyproject.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
-    if "tool.compviz" not in text and "compviz" not in text:
+    if "compviz" not in text:
         return False
     try:
         tool = tomllib.loads(text).get("tool", {})

@@ -196,9 +196,11 @@ class CompvizSession:
             return  # xdist workers and --collect-only write nothing
         if exitstatus in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
             return
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        if not self.paths_to_report(interrupted):
+            return  # a run without results files writes nothing and pays for nothing
         from .finish import finish_run
 
-        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
         try:
             self.outputs, failed = finish_run(self, interrupted)
         except KeyboardInterrupt:  # a second Ctrl-C while writing: stop quietly
