@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..problems import InvalidResults, Problem
+from ..problems import InputUnusable, InvalidResults, Problem
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,9 @@ def run_file(path: Path, options, baseline=None, shown: str | None = None) -> Fi
         results = load_results(path, options.settings, shown=shown)
     except InvalidResults as exc:
         return FileRun(path, shown, _sha256(path), problems=tuple(exc.problems))
-    except (UnicodeError, ValueError, KeyError, TypeError, IndexError, AttributeError, RuntimeError) as exc:
-        # A reader bug fails this file, not the run.
+    except InputUnusable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a reader bug fails this file, not the run
         return FileRun(path, shown, _sha256(path), problems=(Problem(
             shown, f"could not be read: {type(exc).__name__}: {exc} (a pytest-compviz bug: please report it"
                    " with the file)"),))

@@ -48,19 +48,18 @@ class CompvizSession:
                 hook_rules=tuple(_hook_rules(config)), hook_metrics=_hook_metrics(config))
         except CompvizError as exc:
             raise pytest.UsageError(f"compviz: {exc}") from None
-        for path, name in zip(self.options.inputs, self.options.input_names):
-            if option.compviz_inputs == [] and config.args_source == pytest.Config.ArgsSource.ARGS:
-                break  # configured inputs that this run (named paths) does not collect
-            try:
-                check_input_path(path, name)
-            except InputUnusable as exc:
-                raise pytest.UsageError(f"compviz: input {exc}") from None
         self.explicit = {Path(os.path.normpath(invocation / arg.split("::")[0])) for arg in _named(config)}
         # The configured or given inputs this run collects: all of them with --compviz-input or no
         # path on the command line; none when paths are named (`pytest tests/test_unit.py`).
         named_paths = config.args_source == pytest.Config.ArgsSource.ARGS
         self.requested: set[Path] = (set(self.options.inputs) if option.compviz_inputs or not named_paths
                                      else set())
+        for path, name in zip(self.options.inputs, self.options.input_names):
+            if path in self.requested:
+                try:
+                    check_input_path(path, name)
+                except InputUnusable as exc:
+                    raise pytest.UsageError(f"compviz: input {exc}") from None
         # A run that can't collect a results file (`pytest tests/`) doesn't need the baseline,
         # which may not exist yet.
         may_collect = bool(self.requested or self.options.file_globs
@@ -177,6 +176,8 @@ class CompvizSession:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """What ran; on the controller under xdist too, from the workers' reports."""
+        if report.location[0] not in self._report_paths and not self._report_paths_may_hold(report.location[0]):
+            return  # a user's test: no work per report
         if report.when == "call":
             status = "passed" if report.passed else "failed" if report.failed else "not run"
         elif report.when == "setup" and not report.passed:
@@ -189,6 +190,10 @@ class CompvizSession:
             self._report_paths[location] = path if self.wants(path) else None
         if self._report_paths[location] is not None:
             self._reports.append((location, report.nodeid, status))
+
+    def _report_paths_may_hold(self, location: str) -> bool:
+        """Whether a report's location can be a results file (ours are the CSV itself)."""
+        return location.lower().endswith(".csv") or bool(self.options.inputs)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus) -> None:
         config = self.config
