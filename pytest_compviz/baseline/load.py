@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.regression import RowKey, row_key
@@ -31,7 +31,6 @@ class Baseline:
     rows: dict  # RowKey -> row dict
     created: str | None = None
     commit: str | None = None
-    models: frozenset = field(default_factory=frozenset)  # the model names its rows hold
 
     def find(self, key: RowKey) -> dict | None:
         return self.rows.get(key)
@@ -91,5 +90,4 @@ def load_baseline(path: Path, shown: str, settings: Settings) -> Baseline:
 
 
 def _index(shown: str, rows: list[dict], created, commit) -> Baseline:
-    return Baseline(shown, {key_of(row): row for row in rows}, created, commit,
-                    frozenset(str(row["model"]) for row in rows))
+    return Baseline(shown, {key_of(row): row for row in rows}, created, commit)

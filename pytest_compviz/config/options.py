@@ -9,7 +9,7 @@ its file's folder, ini values to the rootdir.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..spec import Metric, Settings
@@ -61,9 +61,6 @@ class RunOptions:
     image_formats: tuple[str, ...]
     config_file: Path | None  # where [tool.compviz] came from, if anywhere
     invocation: Path  # paths in messages are shown relative to it
-    hook_rules: int = 0
-    metrics_source: str = "default"
-    notes: tuple[str, ...] = field(default=())
 
     def shown(self, path: Path) -> str:
         try:
@@ -126,8 +123,6 @@ def resolve(*, given: Given, file_config: FileConfig, invocation: Path, rootdir:
         image_formats=tuple(dict.fromkeys(given.image_formats)),
         config_file=file_config.path,
         invocation=invocation,
-        hook_rules=len(hook_rules),
-        metrics_source="hook" if hook_metrics else ("config" if file_config.metrics else "default"),
     )
 
 

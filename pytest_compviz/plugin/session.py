@@ -16,7 +16,6 @@ from ..config.options import Given, Ini, RunOptions, describe_config, resolve
 from ..config.rules import Rule, RuleError, parse_rule
 from ..problems import CompvizError, InputUnusable, check_input_path
 from ..spec import Metric
-from .shared import SESSION_KEY  # noqa: F401 - documented home of the key
 
 
 class CompvizSession:
