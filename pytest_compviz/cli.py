@@ -101,6 +101,7 @@ def _run(args: argparse.Namespace) -> int:
         baseline_missing=args.baseline_missing,
         tolerance=parse_tolerance(args.regression_tolerance, "--regression-tolerance")
         if args.regression_tolerance else None,
+        tolerance_option="--regression-tolerance",
         save_baseline=args.save_baseline,
         step_summary=not args.no_step_summary,
         image_formats=tuple(args.formats or ["png"]),
@@ -164,7 +165,8 @@ def _report(options) -> int:
         for row in run.gates.rows:
             for check in row.check_names():
                 if not row.expected_pass(check):
-                    print(f"FAILED {check} of {row.label}: {check_message(row, check, baseline.describe() if baseline else '')}")
+                    print(f"FAILED {run.shown}: {check} of {row.label}:"
+                          f" {check_message(row, check, baseline.describe() if baseline else '')}")
     outputs = write_run(runs, ledger, options, baseline, notes, errors)
     for line in run_lines(outputs, options, baseline, options.rules):
         print(line)

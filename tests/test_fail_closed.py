@@ -41,10 +41,10 @@ def test_monorepo_subfolder_rules_apply_and_the_header_names_their_file(pytester
     import os
 
     os.chdir(sub)
-    result = pytester.runpytest(*NO_CACHE, "--compviz-input", "r.csv")
+    result = pytester.runpytest(*NO_CACHE, "--compviz-input", "r.csv", "--compviz-rule", "mode=int8; max-relative-error=5%")
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["compviz: 1 rule from pyproject.toml",
+    result.stdout.fnmatch_lines(["compviz: 1 rule from pyproject.toml, 1 from the command line",
                                  "r.csv::int4 (data-free)::max-relative-error FAILED*"
                                  if False else "*int4 (data-free): average relative error 8.5% > 8.0% (rule 1, pyproject.toml)"])
     assert (sub / "compviz-report" / "r.md").is_file()  # relative to the configuration's folder
@@ -279,7 +279,7 @@ def test_compviz_reads_declared_metrics_rules_and_exits_1_on_a_failed_gate(tmp_p
 
     assert done.returncode == 1, done.stderr
     assert "required column is missing" not in done.stderr
-    assert "FAILED max-relative-error of int4 (data-free)" in done.stdout
+    assert "FAILED results.csv: max-relative-error of int4 (data-free)" in done.stdout
     document = json.loads((tmp_path / "out" / "compviz.json").read_text())
     assert document["outcome"] == "failed"
     assert (tmp_path / "out" / "results.png").is_file()
@@ -392,3 +392,14 @@ def test_compviz_names_a_hook_conftest_beside_its_input_and_reads_a_file_named_t
     assert done.returncode == 0, done.stderr
     assert "compviz: results/conftest.py implements pytest_compviz hooks" in done.stderr
     assert done.stdout.count("results/r.csv: 9 gates passed, 0 failed") == 1
+
+
+def test_a_missing_input_is_named_before_any_test_suite_conftest_loads(pytester):
+    pytester.makepyprojecttoml('[tool.pytest.ini_options]\ntestpaths = ["tests"]\n')
+    pytester.mkdir("tests")
+    (pytester.path / "tests" / "conftest.py").write_text("import not_installed_anywhere\n")
+
+    done = pytest_subprocess("--compviz-input", "nope.csv", cwd=pytester.path)
+
+    assert done.returncode == 4
+    assert done.stderr.strip().splitlines()[-1] == "ERROR: compviz: input nope.csv: no such file"

@@ -202,8 +202,10 @@ def read_file_config(given: str | None, invocation: Path, rootdir: Path, option:
     (``find_config_file``); an empty ``FileConfig`` when there is none. Raises ``ConfigError``."""
     if given:
         path = invocation / given
-        if not path.is_file():
+        if not path.exists():
             raise ConfigError(f"{option} {given}: no such file")
+        if path.is_dir():
+            raise ConfigError(f"{option} {given}: is a directory, expected a TOML file")
         return load_config(path, whole_file_is_table=True)
     found = find_config_file(invocation, rootdir)
     return load_config(found) if found is not None else FileConfig(root=rootdir)

@@ -29,6 +29,7 @@ class Given:
     baseline: str | None = None
     baseline_missing: str = "error"
     tolerance: dict | None = None  # parse_tolerance's result
+    tolerance_option: str = "--compviz-regression-tolerance"  # how messages name where it came from
     save_baseline: str | None = None
     step_summary: bool = True
     image_formats: tuple[str, ...] = ("png",)
@@ -61,6 +62,7 @@ class RunOptions:
     image_formats: tuple[str, ...]
     config_file: Path | None  # where [tool.compviz] came from, if anywhere
     invocation: Path  # paths in messages are shown relative to it
+    rule_counts: tuple[int, int, int] = (0, 0, 0)  # rules from the file, from hooks, from the command line
 
     def shown(self, path: Path) -> str:
         try:
@@ -114,7 +116,7 @@ def resolve(*, given: Given, file_config: FileConfig, invocation: Path, rootdir:
         inputs=inputs,
         input_names=tuple(names),
         file_globs=(*file_config.files, *ini.files),
-        tolerances=_tolerances(given.tolerance, file_config),
+        tolerances=_tolerances(given.tolerance, given.tolerance_option, file_config),
         baseline=baseline,
         baseline_shown=baseline_shown,
         baseline_missing=given.baseline_missing,
@@ -123,12 +125,14 @@ def resolve(*, given: Given, file_config: FileConfig, invocation: Path, rootdir:
         image_formats=tuple(dict.fromkeys(given.image_formats)),
         config_file=file_config.path,
         invocation=invocation,
+        rule_counts=(len(file_config.rules), len(hook_rules), len(given.rules)),
     )
 
 
-def _tolerances(option_value: dict | None, file_config: FileConfig) -> Tolerances:
-    """The command line's tolerance, else [tool.compviz] regression-tolerance, else defaults."""
-    found, source = option_value, "--compviz-regression-tolerance"
+def _tolerances(option_value: dict | None, option: str, file_config: FileConfig) -> Tolerances:
+    """The command line's tolerance, else [tool.compviz] regression-tolerance, else defaults; the
+    source names a part that was not given as the default."""
+    found, source = option_value, option
     if found is None and file_config.regression_tolerance is not None:
         source = f"regression-tolerance, {file_config.path.name}"
         try:
@@ -138,13 +142,22 @@ def _tolerances(option_value: dict | None, file_config: FileConfig) -> Tolerance
     if found is None:
         return Tolerances()
     default = Tolerances()
+    if MAX_ERROR_INCREASE not in found:
+        source += "; default error tolerance"
+    if MAX_RATE_DECREASE not in found:
+        source += "; default rate tolerance"
     return Tolerances(found.get(MAX_ERROR_INCREASE, default.error), found.get(MAX_RATE_DECREASE, default.rate), source)
 
 
 def describe_config(options: RunOptions) -> str | None:
-    """The session-header line: ``compviz: 3 rules from sub/pyproject.toml``."""
-    count = len(options.rules)
-    rules = f"{count} rule{'s' if count != 1 else ''}"
-    if options.config_file is None:
-        return f"compviz: {rules}, no configuration file"
-    return f"compviz: {rules} from {options.shown(options.config_file)}"
+    """The session-header line: ``compviz: 3 rules from sub/pyproject.toml`` (then those from hooks
+    and the command line, if any)."""
+    from_file, from_hooks, given = options.rule_counts
+    count = f"{from_file} rule{'s' if from_file != 1 else ''}"
+    line = f"compviz: {count} from {options.shown(options.config_file)}" if options.config_file is not None \
+        else f"compviz: {count}, no configuration file"
+    if from_hooks:
+        line += f", {from_hooks} from hooks"
+    if given:
+        line += f", {given} from the command line"
+    return line

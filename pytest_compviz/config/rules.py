@@ -134,15 +134,14 @@ def _metric_checks(value, source: str) -> list[Check]:
     return checks
 
 
-_DERIVED = {"average relative error": MAX_ERROR, "compression rate": MIN_RATE}
+_DERIVED = {"average relative error": f'{MAX_ERROR} (e.g. "8%")', "compression rate": f'{MIN_RATE} (e.g. "4.5x")'}
 
 
 def _metric_check(column: str, kind: str, value, source: str) -> Check:
     if not column:
         raise RuleError(f"{source}: {kind}: needs a column name, e.g. {kind}:WWB, similarity")
     if column in _DERIVED:  # their limits take units: the keys made for them check those
-        raise RuleError(f"{source}: {kind}:{column}: limit the derived column with {_DERIVED[column]}"
-                        f" (with its unit, e.g. \"8%\" or \"4.5x\")")
+        raise RuleError(f"{source}: {kind}:{column}: limit the derived column with {_DERIVED[column]}")
     return Check(f"{kind}:{column}", kind, column, _number(value, f"{kind}:{column}", source))
 
 
@@ -165,9 +164,11 @@ def _percent_or_number(value, key: str, source: str, refuse_from: float = 0.5) -
         return _number(value.strip()[:-1], key, source) / 100
     number = _number(value, key, source)
     if number >= refuse_from:
+        allowed = (f"an increase of {number * 100:g} percentage points" if key == MAX_ERROR_INCREASE
+                   else f"an average relative error of {number * 100:g}%")
         raise RuleError(
-            f"{source}: {key}: {value!r} is read as a fraction, which would allow {number * 100:g} percent"
-            f" (points); write \"{number:g}%\" for {number:g} percent, or {number / 100:g}"
+            f"{source}: {key}: {value!r} is read as a fraction, which would allow {allowed};"
+            f" write \"{number:g}%\" for {number:g} percent, or {number / 100:g}"
         )
     return number
 
@@ -194,6 +195,7 @@ def parse_tolerance(text: str, source: str = "--compviz-regression-tolerance") -
         elif part.endswith("%"):
             found[MAX_ERROR_INCREASE] = _error_tolerance(part, MAX_ERROR_INCREASE, source)
         else:
+            _number(part, "tolerance", source)  # not a number at all: say that first
             raise RuleError(f"{source}: {part!r} has no unit: write \"{part}%\" for an error increase in"
                             f" percentage points or \"{part}x\" for a compression-rate decrease")
     if not found:

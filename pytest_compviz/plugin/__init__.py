@@ -105,10 +105,14 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     inputs = getattr(namespace, "compviz_inputs", None) or []
     paths = getattr(namespace, "file_or_dir", None)
     if inputs and isinstance(paths, list):
-        # A file, not the folder: pytest would also load the conftests of its test*/ folders.
-        here = early_config.invocation_params.dir / "conftest.py"
-        if not paths and here.is_file():
-            paths.append(str(here))
+        if not paths:
+            # A file of the folder, not the folder: pytest would also load the conftests of its
+            # test*/ folders (a test suite's, with its own imports), also when an input is missing.
+            folder = early_config.invocation_params.dir
+            here = next((folder / name for name in ("conftest.py", "pyproject.toml", "pytest.ini", "tox.ini",
+                                                     "setup.cfg") if (folder / name).is_file()), None)
+            if here is not None:
+                paths.append(str(here))
         paths.extend(inputs)
 
 
