@@ -131,14 +131,9 @@ def _report(options) -> int:
     from .report.console import run_lines
     from .report.outputs import write_run
 
-    baseline, notes = None, []
-    if options.baseline is not None:
-        if not options.baseline.is_file() and options.baseline_missing == "warn":
-            notes.append(f"baseline {options.baseline_shown}: no such file; no regression checks this run")
-        else:
-            from .baseline.load import load_baseline
+    from .baseline.load import run_baseline
 
-            baseline = load_baseline(options.baseline, options.baseline_shown, options.settings)
+    baseline, notes = run_baseline(options)
     runs = [run_file(path, options, baseline, shown=name) for path, name in zip(options.inputs, options.input_names)]
     ledger = Ledger()
     for run in runs:

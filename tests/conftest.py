@@ -93,6 +93,40 @@ def llama2_expected_md() -> bytes:
 
 # --- in-process pytester runs (test_plugin.py, test_examples.py) -----------------------------------
 
+NO_CACHE = ("-p", "no:cacheprovider")
+
+# The compressed rows of llama2_asym.csv as messages name them, by file line (line 11 is fp32).
+LLAMA2_ROWS_BY_LINE = {
+    2: "int4 + awq + scale estimation + gptq (gptq)",
+    3: "int4 + awq + scale estimation (100% int4)",
+    4: "int4 (data-free)",
+    5: "int4 + awq + scale estimation + lora correction (rank 32)",
+    6: "int4 + awq + scale estimation + lora correction (rank 128)",
+    7: "int4 + awq + scale estimation (80% int4)",
+    8: "int4 + awq + scale estimation + lora correction (rank 256)",
+    9: "int4 + awq + scale estimation (60% int4)",
+    10: "int4 + awq + scale estimation (40% int4)",
+}
+LLAMA2_ROWS = list(LLAMA2_ROWS_BY_LINE.values())
+
+
+@pytest.fixture
+def results(pytester: pytest.Pytester) -> CsvWriter:
+    """Writes results CSVs into the pytester directory (``results()`` -> results.csv)."""
+    return CsvWriter(pytester.path)
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest(*NO_CACHE, *args)
+
+
+@pytest.fixture(autouse=True)
+def no_step_summary(monkeypatch):
+    """In-process runs read os.environ (and subprocess runs inherit it): never append to a real CI
+    step summary from the tests."""
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
 
 @pytest.fixture(scope="session")
 def heavy_modules_loaded(tmp_path_factory) -> None:

@@ -18,14 +18,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import LLAMA2_CSV, LLAMA2_EXPECTED_MD
+from conftest import LLAMA2_CSV, LLAMA2_EXPECTED_MD, NO_CACHE
 
 from pytest_compviz.cli import main as compviz_main
 
 pytestmark = pytest.mark.usefixtures("heavy_modules_loaded")
 
 CORPUS = Path(__file__).resolve().parent / "data" / "bad"
-NO_CACHE = ("-p", "no:cacheprovider")
 SUMMARY_FILES = ["compviz.json", "summary.md"]  # the plugin writes these for every run
 
 DATA, VALID = "data problem", "valid"

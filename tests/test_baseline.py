@@ -12,11 +12,10 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 
 import pytest
-from conftest import LLAMA2_CSV, CsvWriter
+from conftest import LLAMA2_CSV, LLAMA2_ROWS_BY_LINE, NO_CACHE, CsvWriter, run
 
 pytestmark = pytest.mark.usefixtures("heavy_modules_loaded")
 
-NO_CACHE = ("-p", "no:cacheprovider")
 CSV = "llama2_asym.csv"
 MODEL = "meta-llama_Llama-2-7b-chat-hf"
 OTHER = "org/other-model"
@@ -24,17 +23,7 @@ WWB = "WWB, similarity"
 SIZE = "model size, Gb"
 
 # The compressed rows of llama2_asym.csv, by file line (line 11 is the fp32 baseline row).
-ROWS = {
-    2: "int4 + awq + scale estimation + gptq (gptq)",
-    3: "int4 + awq + scale estimation (100% int4)",
-    4: "int4 (data-free)",
-    5: "int4 + awq + scale estimation + lora correction (rank 32)",
-    6: "int4 + awq + scale estimation + lora correction (rank 128)",
-    7: "int4 + awq + scale estimation (80% int4)",
-    8: "int4 + awq + scale estimation + lora correction (rank 256)",
-    9: "int4 + awq + scale estimation (60% int4)",
-    10: "int4 + awq + scale estimation (40% int4)",
-}
+ROWS = LLAMA2_ROWS_BY_LINE
 
 # Line 4 (int4, data-free) with WWB similarity 0.778 -> 0.70: its error rises 8.46% -> 10.41%.
 WORSE_INT4 = {(4, WWB): "0.70"}
@@ -45,22 +34,6 @@ INT4_ERROR_FAILURE = (
     "int4 (data-free): since the baseline (base.json, *): average relative error 8.46% -> 10.41%"
     " (+1.95 pp, allowed +{allowed} pp); compression rate 7.18x -> 7.18x (+0.00x, allowed -0.05x) ({source})"
 )
-
-
-@pytest.fixture(autouse=True)
-def no_step_summary(monkeypatch):
-    """In-process runs read os.environ: never append to a real CI step summary from these tests."""
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-
-
-@pytest.fixture
-def results(pytester: pytest.Pytester) -> CsvWriter:
-    """Writes results CSVs into the pytester directory (``results()`` -> results.csv)."""
-    return CsvWriter(pytester.path)
-
-
-def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest(*NO_CACHE, *args)
 
 
 def save(pytester, results, name: str = CSV, baseline: str = "base.json", rows=None, cells=None) -> dict:

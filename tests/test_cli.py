@@ -13,19 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import LLAMA2_ROWS
 
 MODEL = "meta-llama_Llama-2-7b-chat-hf"
-LLAMA2_ROWS_OF_GOOD = [
-    "int4 + awq + scale estimation + gptq (gptq)",
-    "int4 + awq + scale estimation (100% int4)",
-    "int4 (data-free)",
-    "int4 + awq + scale estimation + lora correction (rank 32)",
-    "int4 + awq + scale estimation + lora correction (rank 128)",
-    "int4 + awq + scale estimation (80% int4)",
-    "int4 + awq + scale estimation + lora correction (rank 256)",
-    "int4 + awq + scale estimation (60% int4)",
-    "int4 + awq + scale estimation (40% int4)",
-]
 COMPVIZ_SCRIPT = Path(sys.executable).with_name("compviz")
 
 
@@ -158,7 +148,7 @@ def test_invalid_input_exits_1_lists_all_problems_and_writes_only_valid_inputs(t
         "bad.csv: schema failed (3 problems); no gates run, no artifacts written",
         "empty.csv: schema failed (1 problem); no gates run, no artifacts written",
         "good.csv: 0 gates passed, 0 failed",
-        "  ungated rows (9, no rule sets a check): " + "; ".join(LLAMA2_ROWS_OF_GOOD),
+        "  ungated rows (9, no rule sets a check): " + "; ".join(LLAMA2_ROWS),
         "  wrote out/good.md, out/good.png",
         "wrote out/summary.md, out/compviz.json",
     ]

@@ -11,11 +11,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import CsvWriter
+from conftest import NO_CACHE, CsvWriter
 
 pytestmark = pytest.mark.usefixtures("heavy_modules_loaded")
 
-NO_CACHE = ("-p", "no:cacheprovider")
 RULES = '[tool.compviz]\n\n[[tool.compviz.rules]]\nmode = "int4"\nmax-relative-error = "8%"\n'  # int4 is 8.46%
 
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import CsvWriter
+from conftest import LLAMA2_ROWS_BY_LINE, NO_CACHE, run
 
 pytestmark = pytest.mark.usefixtures("heavy_modules_loaded")
 
-NO_CACHE = ("-p", "no:cacheprovider")
 CSV = "llama2_asym.csv"
 WWB = "WWB, similarity"
 ALL_9 = ("--compviz-rule", "max-relative-error=9%")  # one check per compressed row; all pass
@@ -20,39 +19,12 @@ ALL_9 = ("--compviz-rule", "max-relative-error=9%")  # one check per compressed 
 # The compressed rows of llama2_asym.csv, by file line (line 11 is the fp32 baseline row), in
 # collection order; their average relative errors: 4.1%, 5.3%, 8.5%, 3.9%, 3.6%, 3.5%, 2.5%,
 # 2.7%, 2.5%.
-ROWS = {
-    2: "int4 + awq + scale estimation + gptq (gptq)",
-    3: "int4 + awq + scale estimation (100% int4)",
-    4: "int4 (data-free)",
-    5: "int4 + awq + scale estimation + lora correction (rank 32)",
-    6: "int4 + awq + scale estimation + lora correction (rank 128)",
-    7: "int4 + awq + scale estimation (80% int4)",
-    8: "int4 + awq + scale estimation + lora correction (rank 256)",
-    9: "int4 + awq + scale estimation (60% int4)",
-    10: "int4 + awq + scale estimation (40% int4)",
-}
+ROWS = LLAMA2_ROWS_BY_LINE
 LORA = {line for line, label in ROWS.items() if "lora" in label}
 OTHERS = set(ROWS) - LORA
 
 # summary.md's result column, by the ledger's status
 SHOWN = {"passed": "✅ pass", "failed": "❌ FAIL", "not run": "⏸ not run"}
-
-
-@pytest.fixture(autouse=True)
-def no_step_summary(monkeypatch):
-    """In-process runs read os.environ (and subprocess runs inherit it): never append to a real CI
-    step summary from these tests."""
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-
-
-@pytest.fixture
-def results(pytester: pytest.Pytester) -> CsvWriter:
-    """Writes results CSVs into the pytester directory (``results()`` -> results.csv)."""
-    return CsvWriter(pytester.path)
-
-
-def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest(*NO_CACHE, *args)
 
 
 def summary_md(pytester, folder: str = "compviz-report") -> str:

@@ -9,11 +9,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import LLAMA2_EXPECTED_MD, CsvWriter
+from conftest import LLAMA2_EXPECTED_MD, LLAMA2_ROWS, NO_CACHE, run
 
 pytestmark = pytest.mark.usefixtures("heavy_modules_loaded")
 
-NO_CACHE = ("-p", "no:cacheprovider")
 
 # The project's demo rules, as in its pyproject.toml.
 DEMO_RULES = """
@@ -30,27 +29,6 @@ mode = "int4 + awq*"
 max-relative-error = "6%"
 """
 
-LLAMA2_ROWS = [
-    "int4 + awq + scale estimation + gptq (gptq)",
-    "int4 + awq + scale estimation (100% int4)",
-    "int4 (data-free)",
-    "int4 + awq + scale estimation + lora correction (rank 32)",
-    "int4 + awq + scale estimation + lora correction (rank 128)",
-    "int4 + awq + scale estimation (80% int4)",
-    "int4 + awq + scale estimation + lora correction (rank 256)",
-    "int4 + awq + scale estimation (60% int4)",
-    "int4 + awq + scale estimation (40% int4)",
-]
-
-
-@pytest.fixture
-def results(pytester: pytest.Pytester) -> CsvWriter:
-    """Writes results CSVs into the pytester directory (``results()`` -> results.csv)."""
-    return CsvWriter(pytester.path)
-
-
-def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest(*NO_CACHE, *args)
 
 
 def sha256(path: Path) -> str:

@@ -91,3 +91,13 @@ def load_baseline(path: Path, shown: str, settings: Settings) -> Baseline:
 
 def _index(shown: str, rows: list[dict], created, commit) -> Baseline:
     return Baseline(shown, {key_of(row): row for row in rows}, created, commit)
+
+
+def run_baseline(options) -> tuple[Baseline | None, list[str]]:
+    """The baseline ``options`` (``RunOptions``) asks for, and notes for the summary: none when
+    none is asked for; a missing file is a ``BaselineError`` unless ``baseline_missing`` is warn."""
+    if options.baseline is None:
+        return None, []
+    if not options.baseline.is_file() and options.baseline_missing == "warn":
+        return None, [f"baseline {options.baseline_shown}: no such file; no regression checks this run"]
+    return load_baseline(options.baseline, options.baseline_shown, options.settings), []

@@ -96,11 +96,11 @@ def resolve(*, given: Given, file_config: FileConfig, invocation: Path, rootdir:
         names, base = list(file_config.inputs), root
     if not names:
         names, base = list(ini.inputs), rootdir
-    # One file named twice (``r.csv ./r.csv``) is one input.
-    unique = dict.fromkeys((Path(os.path.normpath(base / name)), name) for name in names)
-    seen: set[Path] = set()
-    pairs = [(path, name) for path, name in unique if not (path in seen or seen.add(path))]
-    inputs, names = tuple(path for path, _ in pairs), [name for _, name in pairs]
+    # One file named twice (``r.csv ./r.csv``) is one input, shown as first written.
+    named: dict[Path, str] = {}
+    for name in names:
+        named.setdefault(Path(os.path.normpath(base / name)), name)
+    inputs, names = tuple(named), list(named.values())
 
     baseline, baseline_shown = None, None
     if given.baseline:

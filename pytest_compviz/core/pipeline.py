@@ -61,19 +61,16 @@ def run_file(path: Path, options, baseline=None, shown: str | None = None) -> Fi
     return FileRun(path, shown, _sha256(path), results, gates, warnings=tuple(results.warnings))
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _sha256(path: Path) -> str | None:
+    """The input's digest, for compviz.json and baselines; None if it can't be read."""
+    digest = hashlib.sha256()
     try:
-        return sha256_of(path)
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
     except OSError:
         return None
+    return digest.hexdigest()
 
 
 def baseline_problems(runs, baseline) -> list[str]:

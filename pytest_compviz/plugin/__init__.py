@@ -14,7 +14,7 @@ import argparse
 import pytest
 
 from . import hookspec
-from .shared import SESSION_KEY, CompvizWarning  # noqa: F401 - CompvizWarning is public here
+from .shared import SESSION_KEY, CompvizWarning, named_args  # noqa: F401 - CompvizWarning is public here
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -119,11 +119,6 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
 def names_csv(args) -> bool:
     """Whether command-line paths name a results CSV (``FILE.csv`` or ``FILE.csv::ID``)."""
     return any(str(arg).split("::")[0].lower().endswith(".csv") for arg in args)
-
-
-def named_args(config: pytest.Config) -> list[str]:
-    """The paths given on the command line (none when pytest fell back to testpaths or the cwd)."""
-    return list(config.args) if config.args_source == pytest.Config.ArgsSource.ARGS else []
 
 
 def _compviz_requested(config: pytest.Config) -> bool:

@@ -16,6 +16,7 @@ from ..config.options import Given, Ini, RunOptions, describe_config, resolve
 from ..config.rules import Rule, RuleError, parse_rule
 from ..problems import CompvizError, InputUnusable, check_input_path
 from ..spec import Metric
+from .shared import named_args
 
 
 class CompvizSession:
@@ -47,7 +48,7 @@ class CompvizSession:
                 hook_rules=tuple(_hook_rules(config)), hook_metrics=_hook_metrics(config))
         except CompvizError as exc:
             raise pytest.UsageError(f"compviz: {exc}") from None
-        self.explicit = {Path(os.path.normpath(invocation / arg.split("::")[0])) for arg in _named(config)}
+        self.explicit = {Path(os.path.normpath(invocation / arg.split("::")[0])) for arg in named_args(config)}
         # The configured or given inputs this run collects: all of them with --compviz-input or no
         # path on the command line; none when paths are named (`pytest tests/test_unit.py`).
         named_paths = config.args_source == pytest.Config.ArgsSource.ARGS
@@ -63,11 +64,14 @@ class CompvizSession:
         # which may not exist yet.
         may_collect = bool(self.requested or self.options.file_globs
                            or any(p.suffix.lower() == ".csv" for p in self.explicit))
-        self.notes: list[str] = []
-        try:
-            self.baseline = self._load_baseline() if may_collect else None
-        except CompvizError as exc:
-            raise pytest.UsageError(f"compviz: {exc}") from None
+        self.baseline, self.notes = None, []
+        if may_collect:
+            from ..baseline.load import run_baseline
+
+            try:
+                self.baseline, self.notes = run_baseline(self.options)
+            except CompvizError as exc:
+                raise pytest.UsageError(f"compviz: {exc}") from None
         self._runs: dict[Path, object] = {}  # path -> core.pipeline.FileRun
         self._wanted: dict[Path, bool] = {}
         self._reports: list[tuple[str, str, str]] = []  # (location path, node id, status)
@@ -79,17 +83,6 @@ class CompvizSession:
         return self.baseline.describe() if self.baseline is not None else ""
 
     # --- start-up ---------------------------------------------------------------------------
-
-    def _load_baseline(self):
-        options = self.options
-        if options.baseline is None:
-            return None
-        if not options.baseline.is_file() and options.baseline_missing == "warn":
-            self.notes.append(f"baseline {options.baseline_shown}: no such file; no regression checks this run")
-            return None
-        from ..baseline.load import load_baseline
-
-        return load_baseline(options.baseline, options.baseline_shown, options.settings)
 
     def _check_unloaded_conftests(self, invocation: Path, file_config: FileConfig) -> None:
         """A conftest.py between the invocation folder and the configuration's that implements a
@@ -253,10 +246,6 @@ def _inside(path: Path, folder: Path) -> bool:
         return True
     except ValueError:
         return False
-
-
-def _named(config: pytest.Config) -> list[str]:
-    return list(config.args) if config.args_source == pytest.Config.ArgsSource.ARGS else []
 
 
 def _hook_metrics(config: pytest.Config) -> tuple[Metric, ...] | None:

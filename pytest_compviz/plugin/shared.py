@@ -1,5 +1,5 @@
 """What the plugin's modules share, with no imports between them: the stash key of the run's
-session and the warning class."""
+session, the warning class, the command line's paths."""
 
 from __future__ import annotations
 
@@ -14,3 +14,8 @@ class CompvizWarning(pytest.PytestWarning):
 
 # Where the run's CompvizSession is kept (``config.stash``).
 SESSION_KEY = pytest.StashKey["object"]()
+
+
+def named_args(config: pytest.Config) -> list[str]:
+    """The paths given on the command line (none when pytest fell back to testpaths or the cwd)."""
+    return list(config.args) if config.args_source == pytest.Config.ArgsSource.ARGS else []
