@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-step-summary", action="store_true", help="do not append to $GITHUB_STEP_SUMMARY")
     parser.add_argument("--format", dest="formats", action="append", choices=("png", "svg"), metavar="{png,svg}",
                         help="plot image format (repeatable; default: png)")
+    parser.add_argument("--table-format", metavar="FORMAT",
+                        help="layout of the .md tables: nncf-docs (default; NNCF's README) or nncf-tool"
+                        " (what NNCF's visualize_compression_results.py writes)")
     return parser
 
 
@@ -105,6 +108,8 @@ def _run(args: argparse.Namespace) -> int:
         save_baseline=args.save_baseline,
         step_summary=not args.no_step_summary,
         image_formats=tuple(args.formats or ["png"]),
+        table_format=args.table_format,
+        table_format_option="--table-format",
     )
     options = resolve(given=given, file_config=file_config, invocation=invocation, rootdir=invocation)
     if not options.inputs:

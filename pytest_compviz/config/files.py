@@ -8,6 +8,7 @@
     strict = false
     baseline = "baselines/main.json"     # a saved run to compare with (--compviz-baseline)
     regression-tolerance = "0.5%, 0.05x"
+    table-format = "nncf-docs"          # or "nncf-tool": the .md tables as NNCF's tool writes them
     [[tool.compviz.rules]]               # see rules.py
     [[tool.compviz.metrics]]             # replaces the four NNCF metrics
     column = "mmlu, acc"
@@ -29,7 +30,7 @@ from .rules import Rule, parse_rule
 from ..spec import Metric
 
 _KEYS = {"inputs", "files", "output-dir", "baseline-mode", "strict", "rules", "metrics", "baseline",
-         "regression-tolerance"}
+         "regression-tolerance", "table-format"}
 _METRIC_KEYS = {"column", "direction", "min", "max", "positive"}
 
 
@@ -49,6 +50,7 @@ class FileConfig:
     metrics: tuple[Metric, ...] | None = None
     baseline: str | None = None
     regression_tolerance: str | None = None
+    table_format: str | None = None
     root: Path = field(default_factory=Path.cwd)  # relative paths in the file are relative to this
 
 
@@ -105,6 +107,7 @@ def parse_config(table: dict, path: Path) -> FileConfig:
         metrics=metrics,
         baseline=_string(table, "baseline", path),
         regression_tolerance=_string(table, "regression-tolerance", path),
+        table_format=_string(table, "table-format", path),
         root=path.parent,
     )
 

@@ -33,6 +33,8 @@ class Given:
     save_baseline: str | None = None
     step_summary: bool = True
     image_formats: tuple[str, ...] = ("png",)
+    table_format: str | None = None
+    table_format_option: str = "--compviz-table-format"  # how messages name where it came from
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class Ini:
     inputs: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
     output_dir: str = ""
+    table_format: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class RunOptions:
     config_file: Path | None  # where [tool.compviz] came from, if anywhere
     invocation: Path  # paths in messages are shown relative to it
     rule_counts: tuple[int, int, int] = (0, 0, 0)  # rules from the file, from hooks, from the command line
+    table_format: str = "nncf-docs"  # the .md tables' layout: one of TABLE_FORMATS
 
     def shown(self, path: Path) -> str:
         try:
@@ -126,7 +130,31 @@ def resolve(*, given: Given, file_config: FileConfig, invocation: Path, rootdir:
         config_file=file_config.path,
         invocation=invocation,
         rule_counts=(len(file_config.rules), len(hook_rules), len(given.rules)),
+        table_format=_table_format(given, file_config, ini),
     )
+
+
+# The two layouts NNCF's tables come in. "nncf-docs", the default, is the table of NNCF's README
+# and documentation: lora rank as a float (``256.0``), every column left-aligned, a final newline.
+# "nncf-tool" is what NNCF's visualize_compression_results.py writes since it pinned tabulate
+# 0.10.0 (2026-03): tabulate reads the lora ranks as numbers, so they are integers (``256``),
+# right-aligned, unless the column is empty, and the file has no final newline.
+NNCF_DOCS = "nncf-docs"
+NNCF_TOOL = "nncf-tool"
+TABLE_FORMATS = (NNCF_DOCS, NNCF_TOOL)
+
+
+def _table_format(given: Given, file_config: FileConfig, ini: Ini) -> str:
+    """The command line's, else [tool.compviz] table-format, else the ini's, else nncf-docs."""
+    for value, source in ((given.table_format, given.table_format_option),
+                          (file_config.table_format, f"table-format, {getattr(file_config.path, 'name', '')}"),
+                          (ini.table_format or None, "compviz_table_format (ini)")):
+        if value is None:
+            continue
+        if value not in TABLE_FORMATS:
+            raise ConfigError(f"{source}: {value!r} is not a table format (known: {', '.join(TABLE_FORMATS)})")
+        return value
+    return NNCF_DOCS
 
 
 def _tolerances(option_value: dict | None, option: str, file_config: FileConfig) -> Tolerances:

@@ -88,11 +88,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--compviz-no-step-summary", action="store_true", default=False, dest="compviz_no_step_summary",
         help="do not append the summary to $GITHUB_STEP_SUMMARY.",
     )
+    group.addoption(
+        "--compviz-table-format", dest="compviz_table_format", metavar="FORMAT",
+        help="layout of the .md tables: nncf-docs (default; NNCF's README) or nncf-tool (what NNCF's"
+        " visualize_compression_results.py writes).",
+    )
     parser.addini("compviz_inputs", type="args", default=[],
                   help="results CSVs collected along with the test paths (twin of --compviz-input).")
     parser.addini("compviz_files", type="args", default=[],
                   help="globs of results CSVs to collect from the test paths, e.g. results/*.csv.")
     parser.addini("compviz_output_dir", default="", help="twin of --compviz-output-dir.")
+    parser.addini("compviz_table_format", default="", help="twin of --compviz-table-format.")
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -39,9 +39,10 @@ class CompvizSession:
                 tolerance=option.compviz_regression_tolerance,
                 save_baseline=option.compviz_save_baseline,
                 step_summary=not option.compviz_no_step_summary,
+                table_format=option.compviz_table_format,
             )
             ini = Ini(tuple(config.getini("compviz_inputs")), tuple(config.getini("compviz_files")),
-                      config.getini("compviz_output_dir"))
+                      config.getini("compviz_output_dir"), config.getini("compviz_table_format"))
             rootdir = self.rootpath if _inside(invocation, self.rootpath) else invocation
             self.options: RunOptions = resolve(
                 given=given, file_config=file_config, invocation=invocation, rootdir=rootdir, ini=ini,

@@ -11,7 +11,7 @@ from ..config.rules import MAX_ERROR
 from ..atomic import atomic_write
 from ..core.names import digest
 from .files import artifact_stem
-from .markdown import pipe_table, table_cells
+from .markdown import NNCF_DOCS, pipe_table, table_cells
 from .plot import Overlay, Point, figure_bytes, plot_points, series_error_limits, trade_off_figure
 
 if TYPE_CHECKING:
@@ -38,10 +38,11 @@ class ModelJob:
     overlay: Overlay
     output_dir: Path
     image_formats: tuple[str, ...]
+    table_format: str = NNCF_DOCS
 
 
 def model_jobs(results: Results, output_dir: Path, image_formats=("png",), gates=None, verdicts=None,
-               baseline=None, stems: dict | None = None) -> list[ModelJob]:
+               baseline=None, stems: dict | None = None, table_format: str = NNCF_DOCS) -> list[ModelJob]:
     """One job per model in ``results``; with ``gates`` and the ledger's ``verdicts`` (row index ->
     ``RowVerdict``) the plots mark failed rows and series-wide error limits, and with a
     ``baseline`` run its points. ``stems``: model -> file stem (``plan_stems``)."""
@@ -54,7 +55,7 @@ def model_jobs(results: Results, output_dir: Path, image_formats=("png",), gates
         points = plot_points(entry.frame, mode)
         jobs.append(ModelJob(entry.model, table_cells(entry.frame), points, stems[entry.model], mode,
                              len(results.settings.metrics), _overlay(points, gated, verdicts or {}, baseline),
-                             output_dir, tuple(image_formats)))
+                             output_dir, tuple(image_formats), table_format))
     return jobs
 
 
@@ -86,7 +87,7 @@ def render_model(job: ModelJob) -> list[Artifact]:
     ``rc_context`` restores the user's settings afterwards, also on an error."""
     import matplotlib
 
-    artifacts = [Artifact(job.output_dir / f"{job.stem}.md", pipe_table(job.cells).encode(), job.model)]
+    artifacts = [Artifact(job.output_dir / f"{job.stem}.md", pipe_table(job.cells, job.table_format).encode(), job.model)]
     with matplotlib.rc_context(_default_style()):
         figure = trade_off_figure(job.points, job.model, job.baseline_mode, job.metric_count, job.overlay)
         for image_format in job.image_formats:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from ..config.options import NNCF_DOCS, NNCF_TOOL, TABLE_FORMATS
 from ..spec import ERROR, INT4, INT8, LORA_RANK, MODE, RATE
 
 if TYPE_CHECKING:
     import pandas as pd
 
 COLUMNS = (MODE, INT4, INT8, LORA_RANK, ERROR, RATE)
+
 
 
 def _ratio(value: float) -> str:
@@ -54,17 +56,29 @@ def table_cells(frame: pd.DataFrame) -> list[list[str]]:
     return [list(cells) for cells in zip(*columns)]
 
 
-def pipe_table(cells: list[list[str]]) -> str:
-    """The Markdown table of ``table_cells``, ending with one newline."""
+def pipe_table(cells: list[list[str]], table_format: str = NNCF_DOCS) -> str:
+    """The Markdown table of ``table_cells`` in one of ``TABLE_FORMATS``. Every cell is formatted
+    here, never by tabulate's number parsing, so the bytes do not depend on tabulate's version."""
     from tabulate import tabulate
 
     headers = [column.replace(" ", "<br>") for column in COLUMNS]
-    text = tabulate(
-        cells, headers=headers, tablefmt="pipe", colalign=["left"] * len(COLUMNS), disable_numparse=True
-    )
-    return text + "\n"
+    align = ["left"] * len(COLUMNS)
+    if table_format == NNCF_TOOL:
+        rank = COLUMNS.index(LORA_RANK)
+        cells = [[*row[:rank], _whole(row[rank]), *row[rank + 1:]] for row in cells]
+        if any(row[rank] for row in cells):
+            align[rank] = "right"
+    elif table_format != NNCF_DOCS:
+        raise ValueError(f"table format must be one of {', '.join(TABLE_FORMATS)}, not {table_format!r}")
+    text = tabulate(cells, headers=headers, tablefmt="pipe", colalign=align, disable_numparse=True)
+    return text + "\n" if table_format == NNCF_DOCS else text
 
 
-def markdown_table(frame: pd.DataFrame) -> str:
-    """The table of one model's derived rows, ending with one newline."""
-    return pipe_table(table_cells(frame))
+def _whole(cell: str) -> str:
+    """``256.0`` -> ``256``: lora ranks are validated whole numbers."""
+    return str(int(float(cell))) if cell else ""
+
+
+def markdown_table(frame: pd.DataFrame, table_format: str = NNCF_DOCS) -> str:
+    """The table of one model's derived rows."""
+    return pipe_table(table_cells(frame), table_format)

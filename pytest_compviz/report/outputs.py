@@ -80,7 +80,7 @@ def write_run(runs, ledger: Ledger, options, baseline=None, notes=(), errors=(),
         try:
             artifacts = render_artifacts(run.results, output_dir, options.image_formats, gates=run.gates,
                                          verdicts=report.verdicts, baseline=baseline,
-                                         stems=stems[run.results.path])
+                                         stems=stems[run.results.path], table_format=options.table_format)
             plan.claim(artifacts, run.shown)
             write_artifacts(artifacts)
             report.written = [(a.path, a.model) for a in artifacts]
