@@ -595,8 +595,13 @@ def test_step_summary_is_appended_and_says_where_the_artifacts_are(pytester, res
     run(pytester, "--compviz-input", CSV, "--compviz-baseline", "base.json")
 
     summary = (pytester.path / "compviz-report" / "summary.md").read_text(encoding="utf-8")
+    # A CI run's page is not beside the artifacts: the step summary names them and their folder
+    # where summary.md links them.
+    linked = "Artifacts: [llama2_asym.md](llama2_asym.md) · [llama2_asym.png](llama2_asym.png)"
+    named = "Artifacts, in `compviz-report/`: `llama2_asym.md` · `llama2_asym.png`"
+    assert linked in summary.splitlines() and "](" not in summary.replace(linked, "")
     assert step.read_text(encoding="utf-8") == (
-        "earlier step\n\n" + summary
+        "earlier step\n\n" + summary.replace(linked, named)
         + "\n_Tables and plots: `compviz-report/` (upload it as a build artifact)._\n")
     assert "❌ FAIL" in summary
 

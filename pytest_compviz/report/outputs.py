@@ -114,7 +114,9 @@ def write_run(runs, ledger: Ledger, options, baseline=None, notes=(), errors=(),
             # GitHub's cap is per step: what earlier commands wrote counts too.
             room = STEP_SUMMARY_LIMIT - (os.path.getsize(step_file) if os.path.exists(step_file) else 0)
             with open(step_file, "a", encoding="utf-8") as handle:
-                handle.write(step_summary(out.markdown, f"`{options.shown(output_dir)}/`", max(room, 0)))
+                shown = summary_markdown(out.reports, baseline, output_dir, out.notes, out.errors, ledger.interrupted,
+                                         artifact_folder=options.shown(output_dir))
+                handle.write(step_summary(shown, f"`{options.shown(output_dir)}/`", max(room, 0)))
         except OSError as exc:
             out.errors.append(f"GITHUB_STEP_SUMMARY {step_file} not written: {_reason(exc)}")
     if save:

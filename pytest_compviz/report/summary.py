@@ -116,7 +116,11 @@ def headline(passed: int, failed: int, not_run: int, interrupted: bool) -> str:
     return text
 
 
-def summary_markdown(reports, baseline, output_dir: Path, notes=(), errors=(), interrupted: bool = False) -> str:
+def summary_markdown(reports, baseline, output_dir: Path, notes=(), errors=(), interrupted: bool = False,
+                     artifact_folder: str | None = None) -> str:
+    """``summary.md``: links to the artifacts beside it. With ``artifact_folder`` (the step summary,
+    shown on a CI run's page, where a relative link leads nowhere) the artifacts are named, with
+    the folder they are in, instead of linked."""
     passed = failed = not_run = 0
     sections: list[str] = []
     description = baseline.describe() if baseline else ""
@@ -132,11 +136,13 @@ def summary_markdown(reports, baseline, output_dir: Path, notes=(), errors=(), i
         for row in run.gates.rows:
             by_model.setdefault(row.model, []).append(row)
         for model, rows in by_model.items():
-            links = [f"[{path.name}]({_link(path, output_dir)})" for path, owner in report.written
-                     if owner == model]
+            mine = [path for path, owner in report.written if owner == model]
             lines = [f"## {_cell(run.shown)} · {_cell(model)}", ""]
-            if links:
-                lines += ["Artifacts: " + " · ".join(links), ""]
+            if mine and artifact_folder is None:
+                lines += ["Artifacts: " + " · ".join(f"[{path.name}]({_link(path, output_dir)})" for path in mine), ""]
+            elif mine:
+                lines += [f"Artifacts, in `{_cell(artifact_folder)}/`: "
+                          + " · ".join(f"`{_cell(_link(path, output_dir))}`" for path in mine), ""]
             lines += ["| row | error | rate | limits | vs baseline | result |",
                       "|:--|--:|--:|:--|:--|:--|"]
             verdicts = {row.index: report.verdicts[row.index] for row in rows}
