@@ -128,11 +128,6 @@ def trade_off_figure(points: tuple[Point, ...], model: str, baseline_mode: str, 
 
     _draw_overlay(axes, points, overlay)
 
-    for point, offset in _label_offsets(points):
-        # Names are drawn as written: a "$" pair in a plot name is not mathtext.
-        axes.annotate(point.label, (point.error, point.rate), textcoords="offset points", xytext=offset,
-                      fontsize=8, parse_math=False)
-
     axes.set_title(f"Accuracy/footprint trade-off: {model}", parse_math=False)
     axes.set_xlabel(
         f"average relative error vs {baseline_mode}, % (mean over {metric_count} metric"
@@ -144,6 +139,7 @@ def trade_off_figure(points: tuple[Point, ...], model: str, baseline_mode: str, 
     for text in legend.get_texts():  # the baseline mode is the user's text too
         text.set_parse_math(False)
     axes.margins(x=0.12, y=0.08)
+    _draw_labels(figure, axes, points, overlay, legend)
     return figure
 
 
@@ -156,24 +152,60 @@ def _by_rate(point: Point) -> tuple[bool, float]:
 MAX_LABELS = 30
 
 
-def _label_offsets(points: tuple[Point, ...]) -> list[tuple[Point, tuple[int, int]]]:
-    """Which points get a label and where it goes, in points from the point: above right, or
-    below right when an already-labelled point is close by (GPTQ and LoRA rank 32 at one rate).
-    Closeness is looked up in a grid of cells, so this stays linear in the number of points."""
+def _draw_labels(figure, axes, points: tuple[Point, ...], overlay: Overlay, legend) -> None:
+    """Label the points (an evenly spaced subset of a dense plot), each where it collides least
+    with the other labels, markers, rings, lines, arrows and the legend (``labels.place``). Runs
+    last, on the final axis limits."""
+    from matplotlib.font_manager import FontProperties
+
+    from .labels import Label, place
+
     if not points:
-        return []
-    low_x, low_y = min(p.error for p in points), min(p.rate for p in points)
-    span_x = (max(p.error for p in points) - low_x) or 1.0
-    span_y = (max(p.rate for p in points) - low_y) or 1.0
-    step = -(-len(points) // MAX_LABELS)  # ceil: label every step-th point
-    cells: set[tuple[int, int]] = set()
-    placed = []
-    for point in points[::step]:
-        cell = (int((point.error - low_x) / span_x / 0.06), int((point.rate - low_y) / span_y / 0.04))
-        near = any((cell[0] + dx, cell[1] + dy) in cells for dx in (-1, 0, 1) for dy in (-1, 0, 1))
-        placed.append((point, (6, -11) if near else (6, 5)))
-        cells.add(cell)
-    return placed
+        return
+    renderer = figure.canvas.get_renderer()
+    axes.get_xlim(), axes.get_ylim()  # applies the pending autoscale: the transform below uses the limits
+    to_pixels = axes.transData.transform
+    pixels_per_point = figure.dpi / 72
+    font = FontProperties(size=_LABEL_SIZE)
+    shown = points[::-(-len(points) // MAX_LABELS)]  # ceil: every step-th point
+
+    def pixels(xy: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        return [(float(x), float(y)) for x, y in to_pixels(xy)] if xy else []
+
+    def square(centre, size_points):
+        r = size_points / 2 * pixels_per_point
+        return (centre[0] - r, centre[1] - r, centre[0] + r, centre[1] + r)
+
+    failing = overlay.failing
+    sizes = {p.index: _RING_SIZE if p.index in failing else _MARKER_SIZES.get(p.kind, 7) for p in points}
+    at = dict(zip((p.index for p in points), pixels([(p.error, p.rate) for p in points])))
+    before = pixels([(error * 100, rate) for _, error, rate in overlay.previous])
+    markers = [square(at[p.index], sizes[p.index]) for p in points] + [square(xy, 6) for xy in before]
+    markers.append(tuple(legend.get_window_extent(renderer).extents))
+    segments = []
+    for series in SERIES:
+        if series.connect:
+            line = [at[p.index] for p in sorted((p for p in points if p.kind == series.label), key=_by_rate)]
+            segments += [(*a, *b) for a, b in zip(line, line[1:])]
+    segments += [(*xy, *at[index]) for xy, (index, _, _) in zip(before, overlay.previous)]
+    bounds = tuple(axes.bbox.extents)
+    for x, _ in pixels([(limit * 100, 0.0) for _, limit in overlay.error_limits]):
+        segments.append((x, bounds[1], x, bounds[3]))
+
+    labels = []
+    for p in shown:
+        width, height, _ = renderer.get_text_width_height_descent(p.label, font, ismath=False)
+        labels.append(Label(*at[p.index], width, height, sizes[p.index] / 2 * pixels_per_point))
+    offsets = place(labels, markers, segments, bounds, gap=3 * pixels_per_point)
+    for point, (dx, dy) in zip(shown, offsets):
+        # Names are drawn as written: a "$" pair in a plot name is not mathtext.
+        axes.annotate(point.label, (point.error, point.rate), textcoords="offset pixels", xytext=(dx, dy),
+                      ha="left", va="bottom", fontsize=_LABEL_SIZE, parse_math=False)
+
+
+_LABEL_SIZE = 8
+_MARKER_SIZES = {"baseline": 11, "int8": 11}  # the series' markers are 7 points
+_RING_SIZE = 16
 
 
 def _draw_overlay(axes, points: tuple[Point, ...], overlay: Overlay) -> None:
