@@ -34,8 +34,10 @@ def _rate(value: float) -> str:
 
 
 def _text(value) -> str:
-    """A text cell: a ``|`` would end the cell and a newline the row."""
-    return str(value).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    """A text cell, on one line (a newline would end the Markdown row). A ``|`` stays as it is:
+    only the Markdown needs it escaped, and ``pipe_table`` does that, so other formats built from
+    these cells (the HTML table) show the original text."""
+    return str(value).replace("\r", " ").replace("\n", " ")
 
 
 _FORMATS = {MODE: _text, INT4: _ratio, INT8: _ratio, LORA_RANK: _lora_rank, ERROR: _error, RATE: _rate}
@@ -46,8 +48,14 @@ def sort_by_error(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(ERROR, kind="stable")
 
 
+def header_lines(column: str) -> list[str]:
+    """A column's header, one word a line: the tables stay narrow."""
+    return column.split(" ")
+
+
 def table_cells(frame: pd.DataFrame) -> list[list[str]]:
-    """The formatted cells of one model's derived rows, sorted as the table shows them."""
+    """The formatted cells of one model's derived rows, sorted as the table shows them; plain
+    text, each format escapes them its own way."""
     rows = sort_by_error(frame)
     blank = [""] * len(rows)
     columns = [[_FORMATS[c](value) for value in rows[c]] if c in rows.columns else blank for c in COLUMNS]
@@ -58,9 +66,10 @@ def pipe_table(cells: list[list[str]]) -> str:
     """The Markdown table of ``table_cells``, ending with one newline."""
     from tabulate import tabulate
 
-    headers = [column.replace(" ", "<br>") for column in COLUMNS]
+    headers = ["<br>".join(header_lines(column)) for column in COLUMNS]
+    escaped = [[cell.replace("|", "\\|") for cell in row] for row in cells]  # a | would end the cell
     text = tabulate(
-        cells, headers=headers, tablefmt="pipe", colalign=["left"] * len(COLUMNS), disable_numparse=True
+        escaped, headers=headers, tablefmt="pipe", colalign=["left"] * len(COLUMNS), disable_numparse=True
     )
     return text + "\n"
 
