@@ -117,7 +117,10 @@ window.addEventListener("load", () => {
 """ % MODEL
 
 
-def chromium() -> str:
+@pytest.fixture(scope="module")
+def browser() -> str:
+    """Asked for before ``page`` (and of its scope, so set up first): without a browser the test
+    skips without making the report."""
     found = shutil.which("chromium")
     if found is None:
         if os.environ.get("COMPVIZ_REQUIRE_BROWSER"):
@@ -126,8 +129,7 @@ def chromium() -> str:
     return found
 
 
-def test_html_report_in_a_headless_browser(page, tmp_path):
-    browser = chromium()
+def test_html_report_in_a_headless_browser(browser, page, tmp_path):
     report = (page / "r.html").read_text(encoding="utf-8")
     end = report.rindex("</body>")
     (tmp_path / "probed.html").write_text(report[:end] + PROBE + report[end:], encoding="utf-8")
