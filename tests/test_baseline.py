@@ -678,8 +678,9 @@ def test_self_contained_html_report_embeds_the_plot(pytester, results, base):
     report = (pytester.path / "r.html").read_text(encoding="utf-8")
     assert f"compviz: {CSV}" in report
     assert report.count("data:image/png;base64,") == 1
-    assert "<pre>| mode " in report  # the model's table, in the summary section
-    assert "| int4 + awq + scale estimation + lora correction | 100%    | 0%      | 256.0 " in report
+    assert report.count('<table class="compviz-table">') == 1  # the model's table, in the summary section
+    assert ("<tr><td>int4 + awq + scale estimation + lora correction</td><td>100%</td><td>0%</td><td>256.0</td>"
+            in report)
 
 
 # --- 12. the plot --------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ an input that fails half-way leaves nothing half-written behind."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +23,8 @@ class Artifact:
     path: Path
     data: bytes
     model: str
+    # A table's formatted cells, for other renderings of the same table (pytest-html's).
+    cells: list[list[str]] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,9 @@ def render_model(job: ModelJob) -> list[Artifact]:
     ``rc_context`` restores the user's settings afterwards, also on an error."""
     import matplotlib
 
-    artifacts = [Artifact(job.output_dir / f"{job.stem}.md", pipe_table(job.cells, job.table_format).encode(), job.model)]
+    table = Artifact(job.output_dir / f"{job.stem}.md", pipe_table(job.cells, job.table_format).encode(), job.model,
+                     job.cells)
+    artifacts = [table]
     with matplotlib.rc_context(_default_style()):
         figure = trade_off_figure(job.points, job.model, job.baseline_mode, job.metric_count, job.overlay)
         for image_format in job.image_formats:

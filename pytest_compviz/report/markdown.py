@@ -36,8 +36,10 @@ def _rate(value: float) -> str:
 
 
 def _text(value) -> str:
-    """A text cell: a ``|`` would end the cell and a newline the row."""
-    return str(value).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    """A text cell, on one line (a newline would end the Markdown row). A ``|`` stays as it is:
+    only the Markdown needs it escaped, and ``pipe_table`` does that, so other formats built from
+    these cells (the HTML table) show the original text."""
+    return str(value).replace("\r", " ").replace("\n", " ")
 
 
 _FORMATS = {MODE: _text, INT4: _ratio, INT8: _ratio, LORA_RANK: _lora_rank, ERROR: _error, RATE: _rate}
@@ -48,8 +50,14 @@ def sort_by_error(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(ERROR, kind="stable")
 
 
+def header_lines(column: str) -> list[str]:
+    """A column's header, one word a line: the tables stay narrow."""
+    return column.split(" ")
+
+
 def table_cells(frame: pd.DataFrame) -> list[list[str]]:
-    """The formatted cells of one model's derived rows, sorted as the table shows them."""
+    """The formatted cells of one model's derived rows, sorted as the table shows them; plain
+    text, each format escapes them its own way."""
     rows = sort_by_error(frame)
     blank = [""] * len(rows)
     columns = [[_FORMATS[c](value) for value in rows[c]] if c in rows.columns else blank for c in COLUMNS]
@@ -61,16 +69,17 @@ def pipe_table(cells: list[list[str]], table_format: str = NNCF_DOCS) -> str:
     here, never by tabulate's number parsing, so the bytes do not depend on tabulate's version."""
     from tabulate import tabulate
 
-    headers = [column.replace(" ", "<br>") for column in COLUMNS]
+    headers = ["<br>".join(header_lines(column)) for column in COLUMNS]
     align = ["left"] * len(COLUMNS)
+    escaped = [[cell.replace("|", "\\|") for cell in row] for row in cells]  # a | would end the cell
     if table_format == NNCF_TOOL:
         rank = COLUMNS.index(LORA_RANK)
-        cells = [[*row[:rank], _whole(row[rank]), *row[rank + 1:]] for row in cells]
-        if any(row[rank] for row in cells):
+        escaped = [[*row[:rank], _whole(row[rank]), *row[rank + 1:]] for row in escaped]
+        if any(row[rank] for row in escaped):
             align[rank] = "right"
     elif table_format != NNCF_DOCS:
         raise ValueError(f"table format must be one of {', '.join(TABLE_FORMATS)}, not {table_format!r}")
-    text = tabulate(cells, headers=headers, tablefmt="pipe", colalign=align, disable_numparse=True)
+    text = tabulate(escaped, headers=headers, tablefmt="pipe", colalign=align, disable_numparse=True)
     return text + "\n" if table_format == NNCF_DOCS else text
 
 

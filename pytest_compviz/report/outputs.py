@@ -23,6 +23,7 @@ class InputReport:
     run: object  # core.pipeline.FileRun
     verdicts: dict  # row index -> core.ledger.RowVerdict
     written: list = field(default_factory=list)  # (artifact path, its model)
+    tables: dict = field(default_factory=dict)  # a written table's path -> the cells it was made from
     error: str | None = None  # its artifacts could not be written
     schema: str = PASSED  # the ledger's status of the file's schema item
 
@@ -84,6 +85,7 @@ def write_run(runs, ledger: Ledger, options, baseline=None, notes=(), errors=(),
             plan.claim(artifacts, run.shown)
             write_artifacts(artifacts)
             report.written = [(a.path, a.model) for a in artifacts]
+            report.tables = {a.path: a.cells for a in artifacts if a.cells is not None}
         except (OSError, ArtifactClash) as exc:
             report.error = f"{run.shown}: table and plot not written: {_reason(exc)}"
         except Exception as exc:  # noqa: BLE001 - one input's drawing must not lose the other reports
