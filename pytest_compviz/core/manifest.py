@@ -106,7 +106,7 @@ class _Builder:
 
     def __init__(self, raw: RawTable, base_dir: Path, lm_eval_metrics: dict):
         self.raw = raw
-        self.base_dir = base_dir
+        self.base_dir = os.path.abspath(base_dir)
         self.lm_eval_metrics = lm_eval_metrics
         self.columns = {name: list(raw.frame[name]) for name in raw.frame.columns}
         self.rows = len(raw.frame)
@@ -150,11 +150,14 @@ class _Builder:
 
     def _read(self, kind: str, cell: str, position: int, index, reader):
         """The source ``cell`` names, read once per resolved path; None (and a Problem) if not."""
-        path = self.base_dir / cell
-        key = (kind, os.path.realpath(path))
+        # The cache key is the path the cell names, made absolute and normalised: ``evals/fp32``,
+        # ``evals/fp32/`` and ``./evals/fp32`` are one read. (Symlinks are not resolved: that
+        # costs a syscall per component, and a miss only means one more read.)
+        path = os.path.normpath(os.path.join(self.base_dir, cell))
+        key = (kind, path)
         if key not in self._cache:
             try:
-                self._cache[key] = reader(path, cell)
+                self._cache[key] = reader(Path(path), cell)
             except SourceError as exc:
                 self._cache[key] = exc
             except (OSError, ValueError, RecursionError, MemoryError) as exc:

@@ -92,6 +92,8 @@ def _weights_in_folder(root: Path, shown: str) -> list[tuple[Path, os.stat_resul
         for entry in os.scandir(folder):
             if entry.name.startswith(".") or entry.name in _SKIPPED_FOLDERS:
                 continue
+            if not entry.is_symlink() and not entry.is_dir() and not _may_be_weight(entry.name.lower()):
+                continue  # a plain non-weight file: no stat needed (scandir knows its type)
             info = _stat(entry, root, shown)
             if info is None:
                 continue
@@ -139,6 +141,11 @@ def _weight_files(names: list[tuple[str, Path, os.stat_result]]) -> list[tuple[s
                 or (has_onnx and low.endswith(".data"))):
             chosen.append((name, path, info))
     return chosen
+
+
+def _may_be_weight(low: str) -> bool:
+    """Weight-named, or an IR .xml / ONNX .data whose partner decides (see _weight_files)."""
+    return _is_weight_name(low) or low.endswith((".xml", ".data"))
 
 
 def _is_weight_name(low: str) -> bool:

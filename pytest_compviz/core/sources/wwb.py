@@ -23,7 +23,6 @@ import io
 import math
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from . import SourceError, number_from_text, oserror_text
 
@@ -47,21 +46,30 @@ class WwbResult:
 
 def read_wwb(path: str | os.PathLike, shown: str | None = None) -> WwbResult:
     """Read ``path``: a metrics.csv, or the wwb output folder holding one."""
-    path = Path(path)
-    shown = str(path) if shown is None else shown
-    try:
-        if path.is_dir():
-            path, shown = path / METRICS_FILE, os.path.join(shown, METRICS_FILE)
-            if not path.exists():
-                raise SourceError(shown, "no such file (not a wwb --output folder?)")
-        elif not path.exists():
-            raise SourceError(shown, "no such file or folder")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SourceError(shown, f"cannot be read ({oserror_text(exc)})") from None
+    path = os.fspath(path)
+    shown = path if shown is None else shown
+    if os.path.isdir(path):
+        path, shown = os.path.join(path, METRICS_FILE), os.path.join(shown, METRICS_FILE)
+        missing = "no such file (not a wwb --output folder?)"
+    else:
+        missing = "no such file or folder"
+    data = _read(path, shown, missing)
     similarity = _similarity(data, shown)
     result = WwbResult(shown, hashlib.sha256(data).hexdigest(), similarity)
-    return _with_stderr(result, path.parent, os.path.dirname(shown))
+    return _with_stderr(result, os.path.dirname(path), os.path.dirname(shown))
+
+
+def _read(path: str, shown: str, missing: str | None) -> bytes | None:
+    """The file's bytes; ``missing`` None: None when there is no such file."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        if missing is None:
+            return None
+        raise SourceError(shown, missing) from None
+    except OSError as exc:
+        raise SourceError(shown, f"cannot be read ({oserror_text(exc)})") from None
 
 
 def _similarity(data: bytes, shown: str) -> float:
@@ -76,15 +84,12 @@ def _similarity(data: bytes, shown: str) -> float:
     return value
 
 
-def _with_stderr(result: WwbResult, folder: Path, folder_shown: str) -> WwbResult:
+def _with_stderr(result: WwbResult, folder: str, folder_shown: str) -> WwbResult:
     for name in PER_QUESTION_FILES:
-        path, shown = folder / name, os.path.join(folder_shown, name)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
+        shown = os.path.join(folder_shown, name)
+        data = _read(os.path.join(folder, name), shown, None)
+        if data is None:
             continue
-        except OSError as exc:
-            raise SourceError(shown, f"cannot be read ({oserror_text(exc)})") from None
         values = _per_question(data, shown)
         return WwbResult(result.file, result.sha256, result.similarity, _stderr_of_mean(values),
                          shown, hashlib.sha256(data).hexdigest(), len(values))
