@@ -408,6 +408,15 @@ def test_assemble_given_number_wins_and_empty_source_cell_is_no_source(evals):
     assert frame.iloc[1]["model size, Gb"] == ""  # no model path: left for validation to report
 
 
+def test_assemble_keeps_a_stderr_typed_in_the_manifest(evals):
+    header = ["model", "mode", "lm-eval", "lambada-openai, acc stderr"]
+    raw = manifest(evals, [fp32_row(**{"lm-eval": "evals/fp32", "lambada-openai, acc stderr": "0.5"}),
+                           int4_row(**{"lm-eval": "evals/fp32", "mode": "int8"})], header=header)
+    frame = assemble(raw, evals).raw.frame
+    assert list(frame["lambada-openai, acc stderr"]) == ["0.5", "0.006316213519812049"]
+    assert list(frame.columns)[:4] == ["model", "mode", "lambada-openai, acc stderr", "lambada-openai, acc"]
+
+
 def test_assemble_appends_metric_columns_missing_from_the_header(evals):
     header = ["model", "mode", "%int4", "%int8", "lm-eval", "note"]
     raw = manifest(evals, [fp32_row(**{"lm-eval": "evals/fp32", "note": "ref"})], header=header)

@@ -186,7 +186,9 @@ class _Builder:
             name = stderr_column(column)
             if name not in self.columns:
                 self.added_stderr.add(name)
-            self._column(name)[position] = repr(float(measurement.stderr))
+            stderrs = self._column(name)
+            if stderrs[position] == "":  # a stderr typed in the manifest wins too
+                stderrs[position] = repr(float(measurement.stderr))
 
     def _column(self, name: str) -> list[str]:
         """A column's cells, created empty (and appended after the manifest's) when new."""
@@ -197,7 +199,9 @@ class _Builder:
     def _problem(self, position: int, index, kind: str, cell: str, exc: SourceError) -> None:
         # 'evals/int4/': no task ... ; a file found inside a folder is named too, so the user
         # knows which of the folder's runs was read.
-        where = repr(cell) if exc.file in (cell, cell.rstrip("/\\")) else f"{cell!r} ({_inside(exc.file, cell)})"
+        where = repr(cell)
+        if exc.file not in (cell, cell.rstrip("/\\")):
+            where += f" ({_inside(exc.file, cell)})"
         self.problems.append(Problem(self.raw.path, f"{where}: {exc.what}",
                                      line=self.raw.line_of(index), column=kind))
 
