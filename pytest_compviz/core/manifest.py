@@ -1,0 +1,266 @@
+"""A manifest: a results CSV whose rows point at evaluation outputs instead of (or besides)
+typing their numbers in. ``assemble`` reads the outputs and returns the plain results table.
+
+A manifest has at least one of the source columns: ``lm-eval`` (an lm-evaluation-harness results
+JSON or its output folder), ``wwb`` (a who_what_benchmark metrics.csv or output folder) and
+``model path`` (the model's file or folder, for its size on disk). Paths are relative to the
+manifest's folder; an empty source cell means that row has no such source.
+
+Per cell, a number typed in the manifest wins over the file, and an empty cell takes the file's
+value, written as ``repr(float)`` so it reads back exactly. Every named source is read, even for
+a row that types in all its numbers: a broken path in the manifest is worth knowing about.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..problems import InvalidResults, Problem
+from ..spec import SIZE
+from .reader import RawTable
+from .sources import Measurement, SourceError
+from .sources.lm_eval import LmEvalResults, read_lm_eval
+from .sources.model_files import model_size
+from .sources.wwb import read_wwb
+
+LM_EVAL = "lm-eval"
+WWB = "wwb"
+MODEL_PATH = "model path"
+SOURCE_COLUMNS = (LM_EVAL, WWB, MODEL_PATH)
+
+WWB_SIMILARITY = "WWB, similarity"
+
+# The NNCF table's lm-eval columns: results column -> (task, metric, filter).
+DEFAULT_LM_EVAL_METRICS: dict[str, tuple[str, str, str]] = {
+    "lambada-openai, acc": ("lambada_openai", "acc", "none"),
+    "lambada-openai, perplexity": ("lambada_openai", "perplexity", "none"),
+    "wikitext, word perplexity": ("wikitext", "word_perplexity", "none"),
+}
+
+Source = tuple[str, str, str]  # (kind, file as shown, sha256)
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """The plain results table built from a manifest, and what it was built from."""
+
+    raw: RawTable  # same path, lines, model column and own_model as the manifest's
+    sources: dict = field(default_factory=dict)  # row index -> tuple of Source, each file read
+    warnings: list = field(default_factory=list)  # Problems: results that are not comparable
+
+
+def is_manifest(columns) -> bool:
+    return any(column in SOURCE_COLUMNS for column in columns)
+
+
+def stderr_column(column: str) -> str:
+    return f"{column} stderr"
+
+
+def parse_lm_eval_spec(text: str) -> tuple[str, str, str]:
+    """``"mmlu/acc"`` -> ``("mmlu", "acc", "none")``; ``"gsm8k/exact_match,strict-match"`` ->
+    ``("gsm8k", "exact_match", "strict-match")``. ValueError says what is wrong."""
+    task, slash, rest = text.strip().partition("/")
+    metric, _, filter = rest.partition(",")
+    task, metric, filter = task.strip(), metric.strip(), filter.strip() or "none"
+    if not slash or not task or not metric or "/" in rest or "," in filter:
+        raise ValueError(f"lm-eval metric {text!r}: expected 'task/metric' or 'task/metric,filter'")
+    return task, metric, filter
+
+
+def assemble(raw: RawTable, base_dir: Path,
+             lm_eval_metrics: dict[str, tuple[str, str, str]] | None = None) -> Assembled:
+    """The results table ``raw`` (a manifest) describes; InvalidResults lists every source that
+    could not be used, by manifest line and source column."""
+    lm_eval_metrics = DEFAULT_LM_EVAL_METRICS if lm_eval_metrics is None else lm_eval_metrics
+    builder = _Builder(raw, Path(base_dir), lm_eval_metrics)
+    for position, index in enumerate(raw.frame.index):
+        builder.fill_row(position, index)
+    if builder.problems:
+        raise InvalidResults(raw.path, builder.problems)
+    return Assembled(builder.table(), builder.sources, builder.not_comparable())
+
+
+def to_csv(assembled: Assembled) -> str:
+    """The plain results CSV: header and rows, ``\\n`` line ends. A table that had no model column
+    is written without the one the reader added, as the manifest was."""
+    frame = assembled.raw.frame
+    if not assembled.raw.own_model:
+        frame = frame.drop(columns=[assembled.raw.model_column])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(list(frame.columns))
+    writer.writerows(frame.itertuples(index=False, name=None))
+    return buffer.getvalue()
+
+
+class _Builder:
+    """The manifest's columns as lists of text, filled row by row, then one new frame: writing
+    pandas cells one at a time costs far more than the reading."""
+
+    def __init__(self, raw: RawTable, base_dir: Path, lm_eval_metrics: dict):
+        self.raw = raw
+        self.base_dir = os.path.abspath(base_dir)
+        self.lm_eval_metrics = lm_eval_metrics
+        self.columns = {name: list(raw.frame[name]) for name in raw.frame.columns}
+        self.rows = len(raw.frame)
+        self.problems: list[Problem] = []
+        self.sources: dict = {}
+        self.lm_eval_runs: dict = {}  # row position -> LmEvalResults, for the comparability check
+        self._cache: dict = {}
+        self.added_stderr: set[str] = set()  # stderr columns the manifest did not have
+
+    # --- one row ---------------------------------------------------------------------------
+
+    def fill_row(self, position: int, index) -> None:
+        read: list[Source] = []
+        cell = self._source_cell(LM_EVAL, position)
+        if cell:
+            run = self._read(LM_EVAL, cell, position, index, read_lm_eval)
+            if run is not None:
+                read.append((LM_EVAL, run.file, run.sha256))
+                self.lm_eval_runs[position] = run
+                for column, (task, metric, filter) in self.lm_eval_metrics.items():
+                    self._fill(column, position, index, LM_EVAL, cell,
+                               lambda: run.measurement(task, metric, filter))
+        cell = self._source_cell(WWB, position)
+        if cell:
+            result = self._read(WWB, cell, position, index, read_wwb)
+            if result is not None:
+                read.append((WWB, result.file, result.sha256))
+                if result.per_question_file is not None:
+                    read.append((WWB, result.per_question_file, result.per_question_sha256))
+                self._fill(WWB_SIMILARITY, position, index, WWB, cell,
+                           lambda: Measurement(result.similarity, result.stderr))
+        cell = self._source_cell(MODEL_PATH, position)
+        if cell:
+            size = self._read(MODEL_PATH, cell, position, index, model_size)
+            if size is not None:  # sizes are stat()ed, not read: no digest to trace
+                self._fill(SIZE, position, index, MODEL_PATH, cell, lambda: Measurement(size.gib))
+        self.sources[index] = tuple(read)
+
+    def _source_cell(self, kind: str, position: int) -> str:
+        return self.columns[kind][position] if kind in self.columns else ""
+
+    def _read(self, kind: str, cell: str, position: int, index, reader):
+        """The source ``cell`` names, read once per resolved path; None (and a Problem) if not."""
+        # The cache key is the path the cell names, made absolute and normalised: ``evals/fp32``,
+        # ``evals/fp32/`` and ``./evals/fp32`` are one read. (Symlinks are not resolved: that
+        # costs a syscall per component, and a miss only means one more read.)
+        path = os.path.normpath(os.path.join(self.base_dir, cell))
+        key = (kind, path)
+        if key not in self._cache:
+            try:
+                self._cache[key] = reader(Path(path), cell)
+            except SourceError as exc:
+                self._cache[key] = exc
+            except (OSError, ValueError, RecursionError, MemoryError) as exc:
+                # The readers turn what they expect into SourceError; anything else still names
+                # the file rather than ending the run in a traceback.
+                self._cache[key] = SourceError(cell, f"cannot be read ({type(exc).__name__}: {exc})")
+        found = self._cache[key]
+        if isinstance(found, SourceError):
+            self._problem(position, index, kind, cell, found)
+            return None
+        return found
+
+    def _fill(self, column: str, position: int, index, kind: str, cell: str, measure) -> None:
+        """An empty ``column`` cell takes the source's value (and its stderr beside it); a cell
+        the manifest fills keeps its text, and the source's value for it is not even looked up."""
+        values = self._column(column)
+        if values[position] != "":
+            return
+        try:
+            measurement = measure()
+        except SourceError as exc:
+            self._problem(position, index, kind, cell, exc)
+            return
+        values[position] = repr(float(measurement.value))
+        if measurement.stderr is not None:
+            name = stderr_column(column)
+            if name not in self.columns:
+                self.added_stderr.add(name)
+            stderrs = self._column(name)
+            if stderrs[position] == "":  # a stderr typed in the manifest wins too
+                stderrs[position] = repr(float(measurement.stderr))
+
+    def _column(self, name: str) -> list[str]:
+        """A column's cells, created empty (and appended after the manifest's) when new."""
+        if name not in self.columns:
+            self.columns[name] = [""] * self.rows
+        return self.columns[name]
+
+    def _problem(self, position: int, index, kind: str, cell: str, exc: SourceError) -> None:
+        # 'evals/int4/': no task ... ; a file found inside a folder is named too, so the user
+        # knows which of the folder's runs was read.
+        where = repr(cell)
+        if exc.file not in (cell, cell.rstrip("/\\")):
+            where += f" ({_inside(exc.file, cell)})"
+        self.problems.append(Problem(self.raw.path, f"{where}: {exc.what}",
+                                     line=self.raw.line_of(index), column=kind))
+
+    # --- the whole table --------------------------------------------------------------------
+
+    def table(self) -> RawTable:
+        """The manifest without its source columns: its other columns in order, then filled
+        metric columns it did not have, then the stderr columns."""
+        kept = [n for n in self.raw.frame.columns if n not in SOURCE_COLUMNS]
+        added = [n for n in self.columns if n not in self.raw.frame.columns]
+        names = (kept + [n for n in added if n not in self.added_stderr]
+                 + [n for n in added if n in self.added_stderr])
+        # The reader's text dtype (object, or pandas' string dtype), so the table is the same
+        # kind of frame whether it was typed in or assembled.
+        text_dtype = self.raw.frame.dtypes.iloc[0]
+        frame = pd.DataFrame({name: self.columns[name] for name in names}, index=self.raw.frame.index,
+                             dtype=text_dtype)
+        return RawTable(self.raw.path, frame, self.raw.model_column, self.raw.lines, self.raw.own_model)
+
+    def not_comparable(self) -> list[Problem]:
+        """One warning per model whose lm-eval runs used different ``limit``s or evaluated a task
+        on different numbers of documents: their differences measure the sample, not the model."""
+        models: dict[str, list[int]] = {}
+        model_cells = self.columns[self.raw.model_column]
+        for position in self.lm_eval_runs:
+            models.setdefault(model_cells[position], []).append(position)
+        tasks = list(dict.fromkeys(task for task, _, _ in self.lm_eval_metrics.values()))
+        warnings = []
+        for model, positions in models.items():
+            differences = []
+            limits = {p: self.lm_eval_runs[p].limit for p in positions}
+            if len(set(map(repr, limits.values()))) > 1:
+                differences.append(f"limit {self._by_value(limits)}")
+            for task in tasks:
+                counts = {p: self.lm_eval_runs[p].effective_samples[task] for p in positions
+                          if task in self.lm_eval_runs[p].effective_samples}
+                if len(set(counts.values())) > 1:
+                    differences.append(f"{task} n-samples {self._by_value(counts)}")
+            if differences:
+                lines = [self.raw.line_of(self.raw.frame.index[p]) for p in positions]
+                warnings.append(Problem(
+                    self.raw.path,
+                    f"lm-eval results of model {model!r} are not comparable: " + "; ".join(differences),
+                    line=min(lines), column=LM_EVAL))
+        return warnings
+
+    def _by_value(self, values: dict) -> str:
+        """``(line 2: None; lines 3, 4: 100)``: each value once, with the lines that have it."""
+        groups: dict[str, list[int]] = {}
+        for position, value in values.items():
+            groups.setdefault(repr(value), []).append(self.raw.line_of(self.raw.frame.index[position]))
+        parts = [f"{'line' if len(lines) == 1 else 'lines'} {', '.join(map(str, lines))}: {value}"
+                 for value, lines in groups.items()]
+        return f"({'; '.join(parts)})"
+
+
+def _inside(file: str, cell: str) -> str:
+    """The part of ``file`` below the folder ``cell``."""
+    try:
+        return os.path.relpath(file, cell)
+    except ValueError:
+        return file
