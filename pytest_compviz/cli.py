@@ -8,6 +8,10 @@ check runs) and writes the same outputs.
 
 Exit status: 0 every gate passed; 1 a gate, a regression or an input failed, or an output could
 not be written; 2 usage error (bad option, missing input, unusable configuration or baseline).
+
+    compviz assemble sweep.csv -o results.csv
+
+writes the plain results CSV a manifest describes (see ``core.manifest``), validated first.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ _EPILOG = """exit status:
   0  every gate passed (and every output was written)
   1  a gate, a regression or an input failed, or an output could not be written
   2  usage error: a bad option, a missing input, an unusable configuration or baseline
+
+compviz assemble MANIFEST -o results.csv: the plain results CSV of a sweep manifest (see
+compviz assemble --help).
 
 Hooks in a conftest.py (pytest_compviz_rules, pytest_compviz_metrics) are pytest's: compviz does
 not run them; use pytest --compviz-input to apply them."""
@@ -66,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-step-summary", action="store_true", help="do not append to $GITHUB_STEP_SUMMARY")
     parser.add_argument("--format", dest="formats", action="append", choices=("png", "svg"), metavar="{png,svg}",
                         help="plot image format (repeatable; default: png)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also list the files each manifest row was assembled from")
     parser.add_argument("--table-format", metavar="FORMAT",
                         help="layout of the .md tables: nncf-docs (default; NNCF's README) or nncf-tool"
                         " (what NNCF's visualize_compression_results.py writes)")
@@ -73,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["assemble"]:
+        return assemble_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     from .problems import CompvizError
@@ -126,10 +138,10 @@ def _run(args: argparse.Namespace) -> int:
     if hooks:
         print(f"compviz: {hooks} implements pytest_compviz hooks: they are pytest's, so their rules and"
               " metrics are not applied here (pytest --compviz-input applies them)", file=sys.stderr)
-    return _report(options)
+    return _report(options, args.verbose)
 
 
-def _report(options) -> int:
+def _report(options, verbose: bool = False) -> int:
     from .core.ledger import Ledger, SCHEMA, FAILED, fill_from_gates
     from .core.messages import check_message
     from .core.pipeline import baseline_problems, file_warnings, run_file
@@ -154,7 +166,10 @@ def _report(options) -> int:
     errors = baseline_problems(runs, baseline)
     for run in runs:
         for warning in run.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+            if options.strict:
+                errors.append(f"{warning} (--strict)")
+            else:
+                print(f"warning: {warning}", file=sys.stderr)
         if not run.valid:
             continue
         for text in file_warnings(run, baseline):
@@ -168,10 +183,78 @@ def _report(options) -> int:
                     print(f"FAILED {run.shown}: {check} of {row.label}:"
                           f" {check_message(row, check, baseline.describe() if baseline else '')}")
     outputs = write_run(runs, ledger, options, baseline, notes, errors)
-    for line in run_lines(outputs, options, baseline, options.rules):
+    for line in run_lines(outputs, options, baseline, options.rules, verbose=verbose):
         print(line)
     failed = outputs.errors or outputs.outcome != "passed"
     return EXIT_FAILED if failed else EXIT_OK
+
+
+# --- compviz assemble ----------------------------------------------------------------------------
+
+
+def build_assemble_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="compviz assemble",
+        description="Write the plain results CSV a sweep manifest describes: each row's lm-eval results,"
+        " WWB metrics and model size read from the files it names (columns lm-eval, wwb, model path),"
+        " with <metric> stderr columns where the sources give standard errors. The table is validated"
+        " first; nothing is written when it is invalid.",
+        epilog="exit status:\n  0  written\n  1  the manifest or a file it names is invalid (every problem"
+        " printed)\n  2  usage error", formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("manifest", metavar="MANIFEST", help="the sweep manifest (a CSV with source columns)")
+    parser.add_argument("-o", "--output", metavar="CSV", help="the results CSV to write (default: standard output)")
+    parser.add_argument("--config", metavar="TOML", help="read [tool.compviz] (its metrics) from this file")
+    return parser
+
+
+def assemble_main(argv: list[str]) -> int:
+    args = build_assemble_parser().parse_args(argv)
+    from .atomic import atomic_write
+    from .config.files import read_file_config
+    from .config.options import Given, resolve
+    from .core.manifest import SOURCE_COLUMNS, assemble, lm_eval_metrics, to_csv
+    from .core.reader import read_results
+    from .core.schema import validate
+    from .problems import CompvizError, InvalidResults
+
+    invocation = Path.cwd()
+    manifest = invocation / args.manifest
+    try:
+        file_config = read_file_config(args.config, invocation, invocation, "--config")
+        options = resolve(given=Given(), file_config=file_config, invocation=invocation, rootdir=invocation)
+        if args.output and Path(invocation / args.output).resolve() == manifest.resolve():
+            raise CompvizError(f"{args.output}: is the manifest itself; name another file")
+        raw = read_results(manifest, args.manifest)
+        if not any(column in SOURCE_COLUMNS for column in raw.frame.columns):
+            raise CompvizError(f"{args.manifest}: is not a manifest: its header has none of the source"
+                               f" columns {', '.join(SOURCE_COLUMNS)}")
+        assembled = assemble(raw, manifest.parent, lm_eval_metrics(options.settings.metrics))
+        validate(assembled.raw, options.settings)
+    except InvalidResults as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        count = len(exc.problems)
+        print(f"compviz assemble: {args.manifest}: {count} problem{'s' if count != 1 else ''}; nothing written",
+              file=sys.stderr)
+        return EXIT_FAILED
+    except CompvizError as exc:
+        print(f"compviz assemble: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for warning in assembled.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    text = to_csv(assembled)
+    if not args.output:
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        atomic_write(invocation / args.output, text.encode("utf-8"))
+    except OSError as exc:
+        print(f"compviz assemble: error: {args.output} not written ({exc.strerror or exc})", file=sys.stderr)
+        return EXIT_FAILED
+    files = sum(len(files) for files in assembled.sources.values())
+    print(f"wrote {args.output}: {len(assembled.raw.frame)} rows from {files} source files", file=sys.stderr)
+    return EXIT_OK
 
 
 def _unapplied_hooks(options) -> str | None:

@@ -33,6 +33,8 @@ class Metric:
     - ``similarity``: 1 means identical to the baseline: ``1 - row``
 
     ``minimum``/``maximum`` are inclusive validation bounds; ``positive`` requires > 0.
+    ``lm_eval``: where lm-evaluation-harness keeps it, (task, metric, filter), so a manifest's
+    ``lm-eval`` column can fill it (see ``parse_lm_eval_spec``).
     """
 
     column: str
@@ -40,6 +42,7 @@ class Metric:
     minimum: float | None = None
     maximum: float | None = None
     positive: bool = False
+    lm_eval: tuple[str, str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.direction not in ("higher", "lower", "similarity"):
@@ -53,13 +56,30 @@ class Metric:
         return self.direction != "similarity"
 
 
-# The four NNCF metrics, in the order of the NNCF script's mean.
+# The four NNCF metrics, in the order of the NNCF script's mean; the similarity comes from WWB.
 DEFAULT_METRICS: tuple[Metric, ...] = (
-    Metric("lambada-openai, acc", "higher", minimum=0.0, maximum=1.0),
-    Metric("lambada-openai, perplexity", "lower", positive=True),
+    Metric("lambada-openai, acc", "higher", minimum=0.0, maximum=1.0, lm_eval=("lambada_openai", "acc", "none")),
+    Metric("lambada-openai, perplexity", "lower", positive=True, lm_eval=("lambada_openai", "perplexity", "none")),
     Metric("WWB, similarity", "similarity", minimum=0.0, maximum=1.0),
-    Metric("wikitext, word perplexity", "lower", positive=True),
+    Metric("wikitext, word perplexity", "lower", positive=True, lm_eval=("wikitext", "word_perplexity", "none")),
 )
+
+
+def stderr_column(column: str) -> str:
+    """The optional column holding a metric's standard error: ``lambada-openai, acc stderr``."""
+    return f"{column} stderr"
+
+
+def parse_lm_eval_spec(text: str) -> tuple[str, str, str]:
+    """``"mmlu/acc"`` -> ``("mmlu", "acc", "none")``; ``"gsm8k/exact_match,strict-match"`` ->
+    ``("gsm8k", "exact_match", "strict-match")``: lm-eval keys a task's figures ``metric,filter``.
+    ValueError says what is wrong."""
+    task, slash, rest = text.strip().partition("/")
+    metric, _, filter = rest.partition(",")
+    task, metric, filter = task.strip(), metric.strip(), filter.strip() or "none"
+    if not slash or not task or not metric or "/" in rest or "," in filter:
+        raise ValueError(f"lm-eval metric {text!r}: expected 'task/metric' or 'task/metric,filter'")
+    return task, metric, filter
 
 DEFAULT_BASELINE_MODE = "fp32"
 

@@ -14,15 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from pytest_compviz.core.manifest import (
-    SOURCE_COLUMNS, assemble, is_manifest, parse_lm_eval_spec, to_csv,
-)
+from pytest_compviz.core.manifest import SOURCE_COLUMNS, assemble, is_manifest, to_csv
 from pytest_compviz.core.reader import read_results
 from pytest_compviz.core.sources import SourceError
 from pytest_compviz.core.sources.lm_eval import read_lm_eval
 from pytest_compviz.core.sources.model_files import GIB, model_size
 from pytest_compviz.core.sources.wwb import read_wwb
 from pytest_compviz.problems import InvalidResults
+from pytest_compviz.spec import parse_lm_eval_spec
 
 EVALS = Path(__file__).resolve().parent / "data" / "evals"
 OLD = EVALS / "lm_eval_0.4" / "results_2024-05-03T12-34-56.123456.json"
@@ -390,7 +389,9 @@ def test_assemble_fills_values_and_stderr_and_drops_source_columns(evals):
     assert assembled.warnings == []
     kinds = [(kind, shown) for kind, shown, _ in assembled.sources[1]]
     assert kinds == [("lm-eval", f"evals/int4/llama/{NEW.name}"), ("wwb", "wwb/int4/metrics.csv"),
-                     ("wwb", "wwb/int4/metrics_per_question.csv")]
+                     ("wwb", "wwb/int4/metrics_per_question.csv"),
+                     ("model file", "models/int4/openvino_model.bin"), ("model file", "models/int4/openvino_model.xml")]
+    assert [digest for kind, _, digest in assembled.sources[1] if kind == "model file"] == [None, None]
     assert assembled.sources[0][0][2] == hashlib.sha256(OLD.read_bytes()).hexdigest()
 
 

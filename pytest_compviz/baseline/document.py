@@ -13,7 +13,7 @@ import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..spec import ERROR, INT4, INT8, LORA_RANK, MODE, PLOT_NAME, RATE, SIZE
+from ..spec import ERROR, INT4, INT8, LORA_RANK, MODE, PLOT_NAME, RATE, SIZE, stderr_column
 
 SCHEMA = "pytest-compviz/run"
 VERSION = 2
@@ -42,6 +42,13 @@ def result_rows(results, input_name: str) -> list[dict]:
             RATE: float(row[RATE]),
         }
         entry.update({column: float(row[column]) for column in metric_columns})
+        for column in metric_columns:  # standard errors, where the file or its sources gave one
+            error = row.get(stderr_column(column))
+            if error is not None and error == error:
+                entry[stderr_column(column)] = float(error)
+        if index in results.sources:  # a manifest row: the evaluation outputs it was built from
+            entry["sources"] = [{"kind": kind, "file": file, "sha256": digest}
+                                for kind, file, digest in results.sources[index]]
         rows.append(entry)
     return rows
 

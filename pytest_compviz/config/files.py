@@ -15,6 +15,7 @@
     direction = "higher"                 # higher | lower | similarity
     min = 0.0
     max = 1.0
+    lm-eval = "mmlu/acc"                 # where a manifest's lm-eval results keep it (task/metric[,filter])
 
 No heavy imports: read at pytest start-up.
 """
@@ -27,11 +28,11 @@ from pathlib import Path
 
 from ..problems import CompvizError
 from .rules import Rule, parse_rule
-from ..spec import Metric
+from ..spec import Metric, parse_lm_eval_spec
 
 _KEYS = {"inputs", "files", "output-dir", "baseline-mode", "strict", "rules", "metrics", "baseline",
          "regression-tolerance", "table-format"}
-_METRIC_KEYS = {"column", "direction", "min", "max", "positive"}
+_METRIC_KEYS = {"column", "direction", "min", "max", "positive", "lm-eval"}
 
 
 class ConfigError(CompvizError):
@@ -118,10 +119,14 @@ def metric_from_table(entry, source: str) -> Metric:
     unknown = set(entry) - _METRIC_KEYS
     if unknown:
         raise ConfigError(f"{source}: unknown key {sorted(unknown)[0]!r} (known: {', '.join(sorted(_METRIC_KEYS))})")
+    lm_eval = entry.get("lm-eval")
+    if lm_eval is not None and not isinstance(lm_eval, str):
+        raise ConfigError(f"{source}: lm-eval must be a string such as \"mmlu/acc\", not {lm_eval!r}")
     try:
         return Metric(
             str(entry["column"]), entry["direction"], minimum=_optional_float(entry, "min", source),
             maximum=_optional_float(entry, "max", source), positive=bool(entry.get("positive", False)),
+            lm_eval=parse_lm_eval_spec(lm_eval) if lm_eval is not None else None,
         )
     except ValueError as exc:
         raise ConfigError(f"{source}: {exc}") from None

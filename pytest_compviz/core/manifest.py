@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..problems import InvalidResults, Problem
-from ..spec import SIZE
+from ..spec import DEFAULT_METRICS, SIZE, stderr_column
 from .reader import RawTable
 from .sources import Measurement, SourceError
 from .sources.lm_eval import LmEvalResults, read_lm_eval
@@ -33,15 +33,19 @@ LM_EVAL = "lm-eval"
 WWB = "wwb"
 MODEL_PATH = "model path"
 SOURCE_COLUMNS = (LM_EVAL, WWB, MODEL_PATH)
+MODEL_FILE = "model file"  # a file counted in a model's size (a source with no digest)
 
 WWB_SIMILARITY = "WWB, similarity"
 
-# The NNCF table's lm-eval columns: results column -> (task, metric, filter).
-DEFAULT_LM_EVAL_METRICS: dict[str, tuple[str, str, str]] = {
-    "lambada-openai, acc": ("lambada_openai", "acc", "none"),
-    "lambada-openai, perplexity": ("lambada_openai", "perplexity", "none"),
-    "wikitext, word perplexity": ("wikitext", "word_perplexity", "none"),
-}
+
+
+def lm_eval_metrics(metrics) -> dict[str, tuple[str, str, str]]:
+    """Results column -> (task, metric, filter), for the metrics that say where lm-eval keeps them."""
+    return {metric.column: metric.lm_eval for metric in metrics if metric.lm_eval is not None}
+
+
+# The NNCF table's lm-eval columns.
+DEFAULT_LM_EVAL_METRICS = lm_eval_metrics(DEFAULT_METRICS)
 
 Source = tuple[str, str, str]  # (kind, file as shown, sha256)
 
@@ -56,22 +60,7 @@ class Assembled:
 
 
 def is_manifest(columns) -> bool:
-    return any(column in SOURCE_COLUMNS for column in columns)
-
-
-def stderr_column(column: str) -> str:
-    return f"{column} stderr"
-
-
-def parse_lm_eval_spec(text: str) -> tuple[str, str, str]:
-    """``"mmlu/acc"`` -> ``("mmlu", "acc", "none")``; ``"gsm8k/exact_match,strict-match"`` ->
-    ``("gsm8k", "exact_match", "strict-match")``. ValueError says what is wrong."""
-    task, slash, rest = text.strip().partition("/")
-    metric, _, filter = rest.partition(",")
-    task, metric, filter = task.strip(), metric.strip(), filter.strip() or "none"
-    if not slash or not task or not metric or "/" in rest or "," in filter:
-        raise ValueError(f"lm-eval metric {text!r}: expected 'task/metric' or 'task/metric,filter'")
-    return task, metric, filter
+    return any(column in SOURCE_COLUMNS for column in columns)  # results.is_manifest is this, import-free
 
 
 def assemble(raw: RawTable, base_dir: Path,
@@ -141,9 +130,17 @@ class _Builder:
         cell = self._source_cell(MODEL_PATH, position)
         if cell:
             size = self._read(MODEL_PATH, cell, position, index, model_size)
-            if size is not None:  # sizes are stat()ed, not read: no digest to trace
+            if size is not None:  # sizes are stat()ed, not read: no digest, but each file counted
+                read += [(MODEL_FILE, self._shown(file), None) for file in size.files]
                 self._fill(SIZE, position, index, MODEL_PATH, cell, lambda: Measurement(size.gib))
         self.sources[index] = tuple(read)
+
+    def _shown(self, file) -> str:
+        """A counted file as the manifest would name it (relative to its folder)."""
+        try:
+            return Path(os.path.relpath(file, self.base_dir)).as_posix()
+        except ValueError:  # another drive
+            return str(file)
 
     def _source_cell(self, kind: str, position: int) -> str:
         return self.columns[kind][position] if kind in self.columns else ""

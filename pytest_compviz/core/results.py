@@ -25,6 +25,8 @@ class Results:
     table: ResultsTable
     derived: pd.DataFrame  # every row, in file order, with the derived columns
     warnings: list[Problem] = field(default_factory=list)
+    # A manifest's rows: row index -> the files each was assembled from, (kind, file, sha256).
+    sources: dict = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -44,10 +46,30 @@ class Results:
 
 
 def load_results(path: str | os.PathLike, settings: Settings = Settings(), shown: str | None = None) -> Results:
-    """Read, validate and derive, in that order: nothing downstream of the checks sees numbers
-    they have not passed. Raises ``InputUnusable`` or ``InvalidResults``. Messages name the file
-    as ``shown`` (default: ``path`` as given)."""
+    """Read (and, for a manifest, assemble from the evaluation outputs it names), validate and
+    derive, in that order: nothing downstream of the checks sees numbers they have not passed.
+    Raises ``InputUnusable`` or ``InvalidResults``. Messages name the file as ``shown`` (default:
+    ``path`` as given)."""
     raw = read_results(path, shown)
+    warnings: list[Problem] = []
+    sources: dict = {}
+    if is_manifest(raw.frame.columns):
+        assembled = assemble_results(raw, path, settings)
+        raw, sources, warnings = assembled.raw, assembled.sources, list(assembled.warnings)
     table = validate(raw, settings)
     derived = derive(table)
-    return Results(table, derived, precomputed_mismatches(table, derived))
+    return Results(table, derived, warnings + precomputed_mismatches(table, derived), sources)
+
+
+def is_manifest(columns) -> bool:
+    """Whether a header is a manifest's (see ``core.manifest``): cheap, without importing it."""
+    return any(column in ("lm-eval", "wwb", "model path") for column in columns)
+
+
+def assemble_results(raw, path, settings: Settings):
+    """The manifest ``raw`` (read from ``path``) as a plain results table: ``manifest.Assembled``."""
+    from pathlib import Path
+
+    from .manifest import assemble, lm_eval_metrics
+
+    return assemble(raw, Path(path).parent, lm_eval_metrics(settings.metrics))

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..problems import InvalidResults, Problem
 from .reader import RawTable
-from ..spec import INT4, INT8, LORA_RANK, MODE, PLOT_NAME, SIZE, Metric, Settings
+from ..spec import INT4, INT8, LORA_RANK, MODE, PLOT_NAME, SIZE, Metric, Settings, stderr_column
 
 _MAX_SHOWN_VALUE = 60  # characters of a cell quoted in a message
 
@@ -66,7 +66,8 @@ def validate(raw: RawTable, settings: Settings = Settings(), parsed: tuple | Non
 
 
 def _numeric_columns(settings: Settings) -> list[str]:
-    return [INT4, INT8, LORA_RANK, SIZE] + [m.column for m in settings.metrics]
+    metrics = [m.column for m in settings.metrics]
+    return [INT4, INT8, LORA_RANK, SIZE] + metrics + [stderr_column(c) for c in metrics]
 
 
 def _parse_numbers(frame: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, dict[str, list]]:
@@ -104,6 +105,7 @@ _CELL_MESSAGES = {
     "positive": "must be greater than 0",
     "whole": "must be a positive whole number",
     "nonempty": "must not be empty",
+    "nonnegative": "must not be negative",
 }
 
 
@@ -151,10 +153,13 @@ def _build_schema(model_column: str, settings: Settings):
         PLOT_NAME: pa.Column(None, required=False),
         SIZE: _number_column([positive]),
     }
+    nonnegative = pa.Check(lambda s: s >= 0, name="nonnegative")
     for metric in settings.metrics:
         columns[metric.column] = _number_column(
             [_bounds_check(metric), positive if metric.positive else None]
         )
+        # Optional, and empty where a source gives no standard error (lm-eval's "N/A").
+        columns[stderr_column(metric.column)] = _number_column([nonnegative], nullable=True, required=False)
     rules = _row_rules(model_column, settings)
     return pa.DataFrameSchema(
         columns,

@@ -73,6 +73,8 @@ class SchemaItem(CompvizItem):
             raise CompvizFailure(schema_message(self.run.shown, self.run.problems))
         session = self.config.stash[SESSION_KEY]
         for warning in self.run.warnings:
+            if session.options.strict:
+                raise CompvizFailure(f"{warning} (--compviz-strict)")
             warnings.warn(CompvizWarning(str(warning)), stacklevel=1)
         for text in session.file_warnings(self.run):
             if session.options.strict:

@@ -212,7 +212,8 @@ class CompvizSession:
             return
         from ..report.console import run_lines
 
-        lines = run_lines(self.outputs, self.options, self.baseline, self.options.rules)
+        lines = run_lines(self.outputs, self.options, self.baseline, self.options.rules,
+                          verbose=self.config.option.verbose > 0)
         if lines:
             terminalreporter.write_sep("=", "compviz")
             for line in lines:

@@ -7,8 +7,9 @@ from ..core.messages import plural
 from .summary import headline
 
 
-def run_lines(outputs, options, baseline=None, rules=()) -> list[str]:
-    """``outputs``: ``report.outputs.RunOutputs``; ``rules``: the run's rules, for the typo guard."""
+def run_lines(outputs, options, baseline=None, rules=(), verbose: bool = False) -> list[str]:
+    """``outputs``: ``report.outputs.RunOutputs``; ``rules``: the run's rules, for the typo guard;
+    ``verbose``: also the files each manifest row was assembled from."""
     lines: list[str] = []
     shown = options.shown
     for report in outputs.reports:
@@ -28,6 +29,8 @@ def run_lines(outputs, options, baseline=None, rules=()) -> list[str]:
         if gates.missing_rows:
             lines.append(f"  in the baseline, missing from this run ({len(gates.missing_rows)}): "
                          + "; ".join(gates.missing_rows))
+        if verbose:
+            lines.extend(source_lines(run))
         if len(report.written) > 4:  # a sweep: one line, not one path per model
             lines.append(f"  wrote {len(report.written)} tables and plots to {shown(options.output_dir)}/")
         elif report.written:
@@ -43,6 +46,18 @@ def run_lines(outputs, options, baseline=None, rules=()) -> list[str]:
         lines.append("wrote " + ", ".join(shown(p) for p in outputs.files))
     lines.extend(outputs.notes)
     lines.extend(f"error: {error}" for error in outputs.errors)
+    return lines
+
+
+def source_lines(run) -> list[str]:
+    """A manifest's rows, each with the files it was assembled from: ``  line 4 (int4): lm-eval
+    evals/int4/results_....json; model file models/int4/openvino_model.bin``."""
+    sources = run.results.sources
+    lines = []
+    for row in run.gates.rows:
+        found = sources.get(row.index)
+        if found:
+            lines.append(f"  line {row.line} ({row.label}): " + "; ".join(f"{kind} {file}" for kind, file, _ in found))
     return lines
 
 

@@ -44,11 +44,11 @@ def place(labels: list[Label], markers: list[Box], segments: list[Segment], boun
         near_markers = [m for m in markers if _overlaps(reach, m)]
         near_segments = [(s, e) for s in segments if _overlaps(reach, e := _extent(s))]
         near_placed = [b for b in placed if _overlaps(reach, b)]
-        best, best_cost = None, None
+        best, best_cost = None, float("inf")
         for rank, (dx, dy) in enumerate(candidates):
             box = (label.x + dx, label.y + dy, label.x + dx + label.width, label.y + dy + label.height)
-            cost = _cost(box, near_placed, near_markers, near_segments, bounds) + rank * 0.01  # nearer first
-            if best_cost is None or cost < best_cost:
+            cost = _cost(box, near_placed, near_markers, near_segments, bounds, rank * 0.01, best_cost)
+            if cost < best_cost:
                 best, best_cost = (dx, dy), cost
                 if cost < 0.5:  # collides with nothing: no later position can beat it by enough
                     break
@@ -74,14 +74,22 @@ def _candidates(label: Label, gap: float) -> list[tuple[float, float]]:
 
 
 def _cost(box: Box, placed: list[Box], markers: list[Box], segments: list[tuple[Segment, Box]],
-          bounds: Box) -> float:
-    """``segments``: each with its extent, the cheap test done first."""
-    cost = 0.0
+          bounds: Box, cost: float, enough: float) -> float:
+    """``cost`` plus the box's collisions; ``segments`` each with its extent (the cheap test
+    first). Stops counting once the cost reaches ``enough``: that position has lost already."""
     if box[0] < bounds[0] or box[1] < bounds[1] or box[2] > bounds[2] or box[3] > bounds[3]:
         cost += _OUTSIDE
-    cost += _LABEL * sum(_overlaps(box, other) for other in placed)
-    cost += _MARKER * sum(_overlaps(box, marker) for marker in markers)
-    cost += _LINE * sum(_overlaps(box, extent) and _crosses(box, segment) for segment, extent in segments)
+    for weight, boxes in ((_LABEL, placed), (_MARKER, markers)):
+        for other in boxes:
+            if cost >= enough:
+                return cost
+            if _overlaps(box, other):
+                cost += weight
+    for segment, extent in segments:
+        if cost >= enough:
+            return cost
+        if _overlaps(box, extent) and _crosses(box, segment):
+            cost += _LINE
     return cost
 
 

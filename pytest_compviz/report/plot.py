@@ -156,8 +156,6 @@ def _draw_labels(figure, axes, points: tuple[Point, ...], overlay: Overlay, lege
     """Label the points (an evenly spaced subset of a dense plot), each where it collides least
     with the other labels, markers, rings, lines, arrows and the legend (``labels.place``). Runs
     last, on the final axis limits."""
-    from matplotlib.font_manager import FontProperties
-
     from .labels import Label, place
 
     if not points:
@@ -166,7 +164,6 @@ def _draw_labels(figure, axes, points: tuple[Point, ...], overlay: Overlay, lege
     axes.get_xlim(), axes.get_ylim()  # applies the pending autoscale: the transform below uses the limits
     to_pixels = axes.transData.transform
     pixels_per_point = figure.dpi / 72
-    font = FontProperties(size=_LABEL_SIZE)
     shown = points[::-(-len(points) // MAX_LABELS)]  # ceil: every step-th point
 
     def pixels(xy: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -192,15 +189,17 @@ def _draw_labels(figure, axes, points: tuple[Point, ...], overlay: Overlay, lege
     for x, _ in pixels([(limit * 100, 0.0) for _, limit in overlay.error_limits]):
         segments.append((x, bounds[1], x, bounds[3]))
 
-    labels = []
+    # Each label is drawn first and measured as drawn (a name may span lines), then moved.
+    texts, labels = [], []
     for p in shown:
-        width, height, _ = renderer.get_text_width_height_descent(p.label, font, ismath=False)
-        labels.append(Label(*at[p.index], width, height, sizes[p.index] / 2 * pixels_per_point))
-    offsets = place(labels, markers, segments, bounds, gap=3 * pixels_per_point)
-    for point, (dx, dy) in zip(shown, offsets):
         # Names are drawn as written: a "$" pair in a plot name is not mathtext.
-        axes.annotate(point.label, (point.error, point.rate), textcoords="offset pixels", xytext=(dx, dy),
-                      ha="left", va="bottom", fontsize=_LABEL_SIZE, parse_math=False)
+        text = axes.annotate(p.label, (p.error, p.rate), textcoords="offset pixels", xytext=(0, 0),
+                             ha="left", va="bottom", fontsize=_LABEL_SIZE, parse_math=False)
+        extent = text.get_window_extent(renderer)
+        texts.append(text)
+        labels.append(Label(*at[p.index], extent.width, extent.height, sizes[p.index] / 2 * pixels_per_point))
+    for text, offset in zip(texts, place(labels, markers, segments, bounds, gap=3 * pixels_per_point)):
+        text.xyann = offset
 
 
 _LABEL_SIZE = 8
