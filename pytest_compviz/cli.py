@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--regression-tolerance", metavar="TOL",
                         help="allowed worsening against the baseline, e.g. \"0.5%%, 0.05x\" (the default)")
     parser.add_argument("--save-baseline", metavar="JSON", help="write this run's rows as a baseline")
+    parser.add_argument("--fail-on-improvement", action="store_true",
+                        help="a regression fails also when the row got better than the baseline beyond the tolerance")
     parser.add_argument("--no-step-summary", action="store_true", help="do not append to $GITHUB_STEP_SUMMARY")
     parser.add_argument("--format", dest="formats", action="append", choices=("png", "svg"), metavar="{png,svg}",
                         help="plot image format (repeatable; default: png)")
@@ -122,6 +124,7 @@ def _run(args: argparse.Namespace) -> int:
         image_formats=tuple(args.formats or ["png"]),
         table_format=args.table_format,
         table_format_option="--table-format",
+        fail_on_improvement=args.fail_on_improvement,
     )
     options = resolve(given=given, file_config=file_config, invocation=invocation, rootdir=invocation)
     if not options.inputs:
@@ -179,7 +182,7 @@ def _report(options, verbose: bool = False) -> int:
                 print(f"warning: {text}", file=sys.stderr)
         for row in run.gates.rows:
             for check in row.check_names():
-                if not row.expected_pass(check):
+                if row.expected_status(check) == FAILED:
                     print(f"FAILED {run.shown}: {check} of {row.label}:"
                           f" {check_message(row, check, baseline.describe() if baseline else '')}")
     outputs = write_run(runs, ledger, options, baseline, notes, errors)

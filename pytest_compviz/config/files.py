@@ -9,6 +9,7 @@
     baseline = "baselines/main.json"     # a saved run to compare with (--compviz-baseline)
     regression-tolerance = "0.5%, 0.05x"
     table-format = "nncf-docs"          # or "nncf-tool": the .md tables as NNCF's tool writes them
+    fail-on-improvement = false          # a row better than the baseline beyond the tolerance fails
     [[tool.compviz.rules]]               # see rules.py
     [[tool.compviz.metrics]]             # replaces the four NNCF metrics
     column = "mmlu, acc"
@@ -31,7 +32,7 @@ from .rules import Rule, parse_rule
 from ..spec import Metric, parse_lm_eval_spec
 
 _KEYS = {"inputs", "files", "output-dir", "baseline-mode", "strict", "rules", "metrics", "baseline",
-         "regression-tolerance", "table-format"}
+         "regression-tolerance", "table-format", "fail-on-improvement"}
 _METRIC_KEYS = {"column", "direction", "min", "max", "positive", "lm-eval"}
 
 
@@ -52,6 +53,7 @@ class FileConfig:
     baseline: str | None = None
     regression_tolerance: str | None = None
     table_format: str | None = None
+    fail_on_improvement: bool | None = None
     root: Path = field(default_factory=Path.cwd)  # relative paths in the file are relative to this
 
 
@@ -97,6 +99,10 @@ def parse_config(table: dict, path: Path) -> FileConfig:
     strict = table.get("strict")
     if strict is not None and not isinstance(strict, bool):
         raise ConfigError(f"{path}: [tool.compviz]: strict must be true or false, not {strict!r}")
+    fail_on_improvement = table.get("fail-on-improvement")
+    if fail_on_improvement is not None and not isinstance(fail_on_improvement, bool):
+        raise ConfigError(f"{path}: [tool.compviz]: fail-on-improvement must be true or false,"
+                          f" not {fail_on_improvement!r}")
     return FileConfig(
         path=path,
         inputs=tuple(_strings(table, "inputs", path)),
@@ -109,6 +115,7 @@ def parse_config(table: dict, path: Path) -> FileConfig:
         baseline=_string(table, "baseline", path),
         regression_tolerance=_string(table, "regression-tolerance", path),
         table_format=_string(table, "table-format", path),
+        fail_on_improvement=fail_on_improvement,
         root=path.parent,
     )
 

@@ -9,12 +9,13 @@ its file's folder, ini values to the rootdir.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..spec import Metric, Settings
 from .files import ConfigError, FileConfig
-from .rules import MAX_ERROR_INCREASE, MAX_RATE_DECREASE, Rule, RuleError, Tolerances, parse_tolerance
+from .rules import (BOUND, MAX_ERROR_INCREASE, MAX_RATE_DECREASE, SIGNIFICANCE, Rule, RuleError, Tolerances,
+                    parse_tolerance)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Given:
     image_formats: tuple[str, ...] = ("png",)
     table_format: str | None = None
     table_format_option: str = "--compviz-table-format"  # how messages name where it came from
+    fail_on_improvement: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,15 +114,20 @@ def resolve(*, given: Given, file_config: FileConfig, invocation: Path, rootdir:
     elif file_config.baseline:
         baseline, baseline_shown = Path(os.path.normpath(root / file_config.baseline)), file_config.baseline
 
+    rules = (*file_config.rules, *hook_rules, *given.rules)
+    _check_bounds(rules)
+    tolerances = _tolerances(given.tolerance, given.tolerance_option, file_config)
+    if given.fail_on_improvement or file_config.fail_on_improvement:
+        tolerances = replace(tolerances, fail_on_improvement=True)
     return RunOptions(
         settings=settings,
-        rules=(*file_config.rules, *hook_rules, *given.rules),
+        rules=rules,
         strict=bool(given.strict or file_config.strict),
         output_dir=Path(os.path.normpath(output_dir)),
         inputs=inputs,
         input_names=tuple(names),
         file_globs=(*file_config.files, *ini.files),
-        tolerances=_tolerances(given.tolerance, given.tolerance_option, file_config),
+        tolerances=tolerances,
         baseline=baseline,
         baseline_shown=baseline_shown,
         baseline_missing=given.baseline_missing,
@@ -155,6 +162,17 @@ def _table_format(given: Given, file_config: FileConfig, ini: Ini) -> str:
             raise ConfigError(f"{source}: {value!r} is not a table format (known: {', '.join(TABLE_FORMATS)})")
         return value
     return NNCF_DOCS
+
+
+def _check_bounds(rules) -> None:
+    """A ``bound`` needs a ``significance`` in its rule or an earlier one: without any, no row can
+    have one, so say so now (``rules.winning_settings`` checks the rows' own matching rules)."""
+    seen = False
+    for rule in rules:
+        seen |= SIGNIFICANCE in rule.settings
+        if BOUND in rule.settings and not seen:
+            raise ConfigError(f"{rule.source}: {BOUND} = \"upper\" needs a {SIGNIFICANCE} (a z value, e.g. 2.0)"
+                              " in this rule or an earlier one")
 
 
 def _tolerances(option_value: dict | None, option: str, file_config: FileConfig) -> Tolerances:

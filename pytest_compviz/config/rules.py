@@ -22,6 +22,13 @@ MAX_ERROR_INCREASE = "max-error-increase"
 MAX_RATE_DECREASE = "max-rate-decrease"
 TOLERANCES = (MAX_ERROR_INCREASE, MAX_RATE_DECREASE)
 SELECTORS = ("model", "mode", "plot-name")
+# Rule keys that set how checks are made, not a check of their own. ``significance`` and ``bound``
+# follow "last matching rule wins", per key; ``xfail`` marks the checks of its own rule.
+SIGNIFICANCE = "significance"  # a z value: regressions must be significant, bounds use it
+BOUND = "bound"  # "upper": a limit holds for the value's pessimistic confidence bound
+XFAIL = "xfail"  # a reason (an issue id): this rule's checks are expected to fail
+FAIL_ON_IMPROVEMENT = "fail-on-improvement"  # a regression item fails when the row got better too
+SETTINGS = (SIGNIFICANCE, BOUND, XFAIL, FAIL_ON_IMPROVEMENT)
 
 
 DEFAULT_ERROR_TOLERANCE = 0.005  # 0.5 percentage point
@@ -35,6 +42,7 @@ class Tolerances:
     error: float = DEFAULT_ERROR_TOLERANCE
     rate: float = DEFAULT_RATE_TOLERANCE
     source: str = "default tolerance"
+    fail_on_improvement: bool = False  # the run option; a rule's fail-on-improvement wins for its rows
 
 
 class RuleError(CompvizError):
@@ -61,6 +69,11 @@ class Rule:
     source: str  # e.g. "rule 3, pyproject.toml": how failure messages name it
     selectors: dict[str, str] = field(default_factory=dict)  # "model"/"mode"/"plot-name" -> glob
     checks: tuple[Check, ...] = ()
+    settings: dict = field(default_factory=dict)  # SETTINGS key -> value
+
+    @property
+    def xfail(self) -> str | None:
+        return self.settings.get(XFAIL)
 
     def matches(self, model: str, mode: str, plot_name: str) -> bool:
         values = {"model": model, "mode": mode, "plot-name": plot_name}
@@ -83,9 +96,12 @@ def parse_rule(table: dict, source: str) -> Rule:
         raise RuleError(f"{source}: a rule must be a table of keys and values, not {table!r}")
     selectors: dict[str, str] = {}
     checks: list[Check] = []
+    settings: dict = {}
     for key, value in table.items():
         if key in SELECTORS:
             selectors[key] = _glob(value, key, source)
+        elif key in SETTINGS:
+            settings[key] = _setting(key, value, source)
         elif key == MAX_ERROR:
             checks.append(Check(MAX_ERROR, "max", "average relative error", _percent_or_number(value, key, source)))
         elif key == MIN_RATE:
@@ -100,11 +116,36 @@ def parse_rule(table: dict, source: str) -> Rule:
             kind, column = key.split(":", 1)
             checks.append(_metric_check(column.strip(), kind, value, source))
         else:
-            known = ", ".join([*SELECTORS, MAX_ERROR, MIN_RATE, *TOLERANCES, "metrics", "min:COLUMN", "max:COLUMN"])
+            known = ", ".join([*SELECTORS, MAX_ERROR, MIN_RATE, *TOLERANCES, "metrics", "min:COLUMN", "max:COLUMN",
+                               *SETTINGS])
             raise RuleError(f"{source}: unknown key {key!r} (known: {known})")
-    if not checks:
+    if XFAIL in settings and not checks:
+        raise RuleError(f"{source}: {XFAIL} marks the checks this rule sets, and it sets none")
+    if not checks and not settings:
         raise RuleError(f"{source}: sets no check (give {MAX_ERROR}, {MIN_RATE}, metrics or a tolerance)")
-    return Rule(source, selectors, tuple(checks))
+    return Rule(source, selectors, tuple(checks), settings)
+
+
+def _setting(key: str, value, source: str):
+    if key == SIGNIFICANCE:
+        z = _number(value, key, source)
+        if z <= 0:
+            raise RuleError(f"{source}: {key}: {value!r} must be a z value greater than 0, e.g. 2.0")
+        return z
+    if key == BOUND:
+        if value != "upper":
+            raise RuleError(f"{source}: {key}: {value!r} is not a bound; the one bound is \"upper\"")
+        return value
+    if key == XFAIL:
+        if not isinstance(value, str) or not value.strip():
+            raise RuleError(f"{source}: {key}: give the reason, e.g. an issue id: xfail = \"ISSUE-123\"")
+        return value.strip()
+    # FAIL_ON_IMPROVEMENT: a TOML boolean, or true/false in the command-line form
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if not isinstance(value, bool):
+        raise RuleError(f"{source}: {key}: {value!r} must be true or false")
+    return value
 
 
 def parse_rule_string(text: str, source: str) -> Rule:
@@ -224,3 +265,17 @@ def _glob(value, key: str, source: str) -> str:
 def winning_checks(matching: list[Rule]) -> dict[str, tuple[Check, Rule]]:
     """The checks set by the rules that match one row: per check name, the last rule's."""
     return {check.name: (check, rule) for rule in matching for check in rule.checks}
+
+
+def winning_settings(matching: list[Rule]) -> dict[str, tuple[object, Rule]]:
+    """``significance``, ``bound`` and ``fail-on-improvement`` of one row: per key, the last matching
+    rule's. A ``bound`` needs a ``significance`` from the same or an earlier matching rule."""
+    found: dict[str, tuple[object, Rule]] = {}
+    for rule in matching:
+        for key, value in rule.settings.items():
+            if key == BOUND and SIGNIFICANCE not in found and SIGNIFICANCE not in rule.settings:
+                raise RuleError(f"{rule.source}: {BOUND} = \"upper\" needs a {SIGNIFICANCE} (a z value) in this"
+                                " rule or an earlier one matching the same rows")
+            if key != XFAIL:
+                found[key] = (value, rule)
+    return found

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config.rules import MAX_ERROR_INCREASE, MAX_RATE_DECREASE, Check, Rule, Tolerances, winning_checks
-from ..spec import ERROR, INT4, INT8, LORA_RANK, MODE, PLOT_NAME, RATE, SIZE
+from ..config.rules import (BOUND, FAIL_ON_IMPROVEMENT, MAX_ERROR_INCREASE, MAX_RATE_DECREASE, SIGNIFICANCE,
+                            TOLERANCES, Check, Rule, Tolerances, winning_checks, winning_settings)
+from ..spec import ERROR, INT4, INT8, LORA_RANK, MODE, PLOT_NAME, RATE, SIZE, stderr_column
+from .ledger import FAILED, PASSED, XFAILED
 from .names import short
+from .noise import delta_stderr, error_stderr
 from .regression import Regression, row_key
 
 REGRESSION = "regression"  # the check name of the comparison with the baseline run
@@ -24,6 +27,16 @@ class Outcome:
     passed: bool
     problem: str | None = None  # "absent", "not a number", "empty", "not finite": why there is no value
     cell: object = None  # the cell as found, for "not a number"
+    stderr: float | None = None  # the value's standard error, when a rule's bound uses it
+    z: float | None = None  # bound = "upper": the limit holds for value + z * stderr (max) or - (min)
+    xfail: str | None = None  # the rule that set this check expects it to fail, for this reason
+
+    @property
+    def bounded(self) -> float | None:
+        """The value the limit is checked against: the pessimistic bound, or the value itself."""
+        if self.value is None or self.z is None or self.stderr is None:
+            return self.value
+        return self.value + self.z * self.stderr if self.check.kind == "max" else self.value - self.z * self.stderr
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,9 @@ class RowGates:
     properties: tuple[tuple[str, object], ...]  # the row's figures, for JUnit user_properties
     regression: Regression | None = None  # set when a baseline run has this configuration
     strict: bool = False  # --compviz-strict: an ungated row fails
+    error_stderr: float | None = None  # of the average relative error, from the metrics' stderrs
+    regression_xfail: str | None = None  # the rule setting this row's tolerances expects a regression
+    noise_unknown: bool = False  # a rule asks for significance or a bound, and nothing has a stderr
 
     @property
     def ungated(self) -> bool:
@@ -61,6 +77,19 @@ class RowGates:
             return False
         return next(o.passed for o in self.outcomes if o.check.name == check)
 
+    def xfail_reason(self, check: str) -> str | None:
+        if check == REGRESSION:
+            return self.regression_xfail
+        return next((o.xfail for o in self.outcomes if o.check.name == check), None)
+
+    def expected_status(self, check: str) -> str:
+        """The ledger status the check gets when it runs: an expected failure that fails is
+        xfailed; one that passes fails (strict: the mark is out of date)."""
+        passed = self.expected_pass(check)
+        if self.xfail_reason(check) is not None:
+            return FAILED if passed else XFAILED
+        return PASSED if passed else FAILED
+
 
 @dataclass(frozen=True)
 class FileGates:
@@ -70,6 +99,9 @@ class FileGates:
     missing_rows: tuple[str, ...] = ()  # baseline rows of this file's models absent from it
     matched_baseline: int = 0  # rows that found their configuration in the baseline run
     multi_model: bool = False
+
+    def row(self, index) -> RowGates:
+        return next(row for row in self.rows if row.index == index)
 
 
 def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
@@ -88,7 +120,10 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
     has_lora = LORA_RANK in frame.columns
     new_rows: list[str] = []
     seen_keys: set = set()
-    for index, row in zip(frame.index, frame.to_dict("records")):
+    records = frame.to_dict("records")
+    metrics = results.settings.metrics
+    references = {str(row[table.model_column]): row for row in records if str(row[MODE]) == baseline_mode}
+    for index, row in zip(frame.index, records):
         model, mode = str(row[table.model_column]), str(row[MODE])
         plot_name = str(row[PLOT_NAME]) if has_plot_name else ""
         line = table.line_of(index)
@@ -98,14 +133,24 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
         is_baseline = mode == baseline_mode
         outcomes: list[Outcome] = []
         regression = None
+        reference = references.get(model)
+        sigma = error_stderr(row, reference, metrics) if reference is not None and not is_baseline else None
+        regression_xfail, noise_unknown = None, False
         if not is_baseline:
             matching = [rule for rule in rules if rule.matches(model, mode, plot_name)]
             # "matched" means selected a row, even where a later rule overrides all its checks.
             matched.update(rule.source for rule in matching)
             checks = winning_checks(matching)
+            settings = winning_settings(matching)
+            z = settings[SIGNIFICANCE][0] if SIGNIFICANCE in settings else None
+            bound = BOUND in settings
             for check, rule in checks.values():
                 if check.kind != "tolerance":
-                    outcomes.append(_outcome(check, rule, row.get(check.column, _ABSENT)))
+                    stderr = sigma if check.column == ERROR else _metric_stderr(row, check.column)
+                    outcome = _outcome(check, rule, row.get(check.column, _ABSENT), stderr if bound else None,
+                                       z if bound else None, rule.xfail)
+                    noise_unknown |= bound and stderr is None and check.column != RATE
+                    outcomes.append(outcome)
             if baseline is not None:
                 key = row_key(model if table.own_model else None, mode, row[INT4], row[INT8],
                               row[LORA_RANK] if has_lora else None)
@@ -114,11 +159,21 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
                 if previous is None:
                     new_rows.append(label)
                 else:
-                    regression = _regression(previous, row, checks, tolerances)
+                    before_reference = _baseline_reference(baseline, reference, model if table.own_model else None,
+                                                           baseline_mode, has_lora)
+                    spread = (delta_stderr(row, reference, previous, before_reference, metrics)
+                              if reference is not None else None)
+                    fail_on_improvement = (settings[FAIL_ON_IMPROVEMENT][0] if FAIL_ON_IMPROVEMENT in settings
+                                           else tolerances.fail_on_improvement)
+                    regression = _regression(previous, row, checks, tolerances, spread, z, fail_on_improvement)
+                    noise_unknown |= z is not None and spread is None
+                    regression_xfail = next((checks[name][1].xfail for name in TOLERANCES if name in checks
+                                             and checks[name][1].xfail), None)
         properties = [("model", model), ("mode", mode), ("line", line), (ERROR, row[ERROR]), (RATE, row[RATE]),
                       (SIZE, row[SIZE])] + [(c, row[c]) for c in metric_columns]
         rows.append(RowGates(index, label, line, model, mode, plot_name, is_baseline, tuple(outcomes),
-                             tuple((k, _plain(v)) for k, v in properties), regression, strict))
+                             tuple((k, _plain(v)) for k, v in properties), regression, strict, sigma,
+                             regression_xfail, noise_unknown and (bool(outcomes) or regression is not None)))
     missing: list[str] = []
     if baseline is not None:
         models = {row.model for row in rows} if table.own_model else {None}
@@ -131,7 +186,22 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
     return FileGates(tuple(rows), frozenset(matched), tuple(new_rows), tuple(missing), matched_baseline, multi_model)
 
 
-def _regression(previous: dict, row: dict, checks: dict, tolerances: Tolerances) -> Regression:
+def _metric_stderr(row: dict, column: str) -> float | None:
+    value = row.get(stderr_column(column))
+    return None if value is None or value != value else float(value)
+
+
+def _baseline_reference(baseline, reference, model, baseline_mode: str, has_lora: bool) -> dict | None:
+    """The baseline run's reference row of this model, if it kept one: its figures tell whether the
+    reference was measured again (its noise then counts in both runs) or reused."""
+    if reference is None:
+        return None
+    return baseline.find(row_key(model, baseline_mode, reference[INT4], reference[INT8],
+                                 reference[LORA_RANK] if has_lora else None))
+
+
+def _regression(previous: dict, row: dict, checks: dict, tolerances: Tolerances, spread=None, z=None,
+                fail_on_improvement: bool = False) -> Regression:
     """Rules' ``max-error-increase`` / ``max-rate-decrease`` win over the run's defaults."""
     error_tolerance, rate_tolerance, sources = tolerances.error, tolerances.rate, []
     for name in (MAX_ERROR_INCREASE, MAX_RATE_DECREASE):
@@ -145,24 +215,26 @@ def _regression(previous: dict, row: dict, checks: dict, tolerances: Tolerances)
     if len(sources) < 2:
         sources.append(tolerances.source)
     return Regression(float(previous[ERROR]), float(row[ERROR]), float(previous[RATE]), float(row[RATE]),
-                      error_tolerance, rate_tolerance, "; ".join(dict.fromkeys(sources)))
+                      error_tolerance, rate_tolerance, "; ".join(dict.fromkeys(sources)), spread, z,
+                      fail_on_improvement)
 
 
 _ABSENT = object()
 
 
-def _outcome(check: Check, rule: Rule, cell) -> Outcome:
+def _outcome(check: Check, rule: Rule, cell, stderr=None, z=None, xfail=None) -> Outcome:
     if cell is _ABSENT:
-        return Outcome(check, rule, None, False, "absent")
+        return Outcome(check, rule, None, False, "absent", xfail=xfail)
     try:  # metric columns are floats already; an extra column a rule names may still be text
         value = float(cell)
     except (TypeError, ValueError):
-        return Outcome(check, rule, None, False, "not a number", cell)
+        return Outcome(check, rule, None, False, "not a number", cell, xfail=xfail)
     if value != value:
-        return Outcome(check, rule, None, False, "empty")
+        return Outcome(check, rule, None, False, "empty", xfail=xfail)
     if value in (float("inf"), float("-inf")):  # an extra column pandera did not check
-        return Outcome(check, rule, None, False, "not finite", cell)
-    return Outcome(check, rule, value, check.passes(value))
+        return Outcome(check, rule, None, False, "not finite", cell, xfail=xfail)
+    outcome = Outcome(check, rule, value, False, stderr=stderr, z=z if stderr is not None else None, xfail=xfail)
+    return Outcome(check, rule, value, check.passes(outcome.bounded), stderr=outcome.stderr, z=outcome.z, xfail=xfail)
 
 
 def _plain(value):

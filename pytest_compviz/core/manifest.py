@@ -25,7 +25,7 @@ from ..problems import InvalidResults, Problem
 from ..spec import DEFAULT_METRICS, SIZE, stderr_column
 from .reader import RawTable
 from .sources import Measurement, SourceError
-from .sources.lm_eval import LmEvalResults, read_lm_eval
+from .sources.lm_eval import read_lm_eval
 from .sources.model_files import model_size
 from .sources.wwb import read_wwb
 

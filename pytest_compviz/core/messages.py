@@ -16,14 +16,26 @@ def outcome_message(label: str, outcome: Outcome) -> str:
         return f"{label}: column {check.column!r} is not a finite number here (value {outcome.cell!r}) ({rule.source})"
     if outcome.problem == "empty":
         return f"{label}: column {check.column!r} has no value here ({rule.source})"
-    shown_value, shown_limit = shown_pair(check.column, outcome.value, check.limit)
+    shown_value, shown_limit = shown_pair(check.column, outcome.bounded, check.limit)
     relation = ("<=" if outcome.passed else ">") if check.kind == "max" else (">=" if outcome.passed else "<")
-    return f"{label}: {check.column} {shown_value} {relation} {shown_limit} ({rule.source})"
+    if outcome.bounded != outcome.value:  # bound = "upper": the limit holds for the pessimistic bound
+        value, _ = shown_pair(check.column, outcome.value, check.limit)
+        spread, _ = shown_pair(check.column, outcome.stderr, check.limit)
+        side = "upper" if check.kind == "max" else "lower"
+        shown_value = f"{value} ± {spread.rstrip('%x')} ({side} bound at z = {outcome.z:g}: {shown_value})"
+    text = f"{label}: {check.column} {shown_value} {relation} {shown_limit} ({rule.source})"
+    if outcome.xfail is not None and outcome.passed:
+        text += (f"; expected to fail ({outcome.xfail}) but passes now: drop the rule's xfail"
+                 " (XPASS, strict)")
+    return text
 
 
 def regression_message(row: RowGates, baseline_description: str) -> str:
-    return (f"{row.label}: since the baseline ({baseline_description}): {row.regression.describe()}"
+    text = (f"{row.label}: since the baseline ({baseline_description}): {row.regression.describe()}"
             f" ({row.regression.source})")
+    if row.regression_xfail is not None and row.regression.passed:
+        text += f"; expected to regress ({row.regression_xfail}) but passes now: drop xfail (XPASS, strict)"
+    return text
 
 
 def strict_message(row: RowGates) -> str:

@@ -129,4 +129,9 @@ def file_warnings(run, baseline) -> list[str]:
     other_models = unbaselined(run, baseline)
     if other_models:
         found.append(other_models)
+    noiseless = [row.label for row in run.gates.rows if row.noise_unknown]
+    if noiseless:
+        found.append(f"{run.shown}: a rule asks for significance or a bound, but no standard error is known for"
+                     f" {len(noiseless)} row{'s' if len(noiseless) != 1 else ''} (no '<metric> stderr' values):"
+                     " checked as without them: " + "; ".join(noiseless))
     return found

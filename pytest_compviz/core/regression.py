@@ -31,6 +31,9 @@ class Regression:
     error_tolerance: float
     rate_tolerance: float
     source: str  # where the tolerances came from, for the message
+    delta_stderr: float | None = None  # standard error of the error's change (core.noise), if known
+    significance: float | None = None  # a rule's z: an error increase must also be this significant
+    fail_on_improvement: bool = False  # also fail when the row got better beyond the tolerance
 
     @property
     def error_delta(self) -> float:
@@ -41,8 +44,32 @@ class Regression:
         return self.rate - self.baseline_rate
 
     @property
+    def z(self) -> float | None:
+        """The error change in standard errors; None without a standard error."""
+        if self.delta_stderr is None:
+            return None
+        if self.delta_stderr == 0:
+            return math.copysign(math.inf, self.error_delta) if self.error_delta else 0.0
+        return self.error_delta / self.delta_stderr
+
+    @property
+    def significant(self) -> bool:
+        """Without a z to meet, or a standard error to measure against, every change counts."""
+        return self.significance is None or self.z is None or self.z >= self.significance - 1e-12
+
+    @property
     def error_regressed(self) -> bool:
-        return self.error_delta > self.error_tolerance + 1e-12
+        return self.error_delta > self.error_tolerance + 1e-12 and self.significant
+
+    @property
+    def improved(self) -> bool:
+        """Better than the baseline beyond the tolerance: the baseline is out of date."""
+        return -self.error_delta > self.error_tolerance + 1e-12 or self.rate_delta > self.rate_tolerance + 1e-12
+
+    @property
+    def only_improved(self) -> bool:
+        """Fails for an improvement alone (such a run may be saved as the new baseline)."""
+        return self.fail_on_improvement and self.improved and not (self.error_regressed or self.rate_regressed)
 
     @property
     def rate_regressed(self) -> bool:
@@ -50,15 +77,25 @@ class Regression:
 
     @property
     def passed(self) -> bool:
-        return not (self.error_regressed or self.rate_regressed)
+        return not (self.error_regressed or self.rate_regressed or (self.fail_on_improvement and self.improved))
 
     def describe(self) -> str:
-        """``average relative error 2.50% -> 3.40% (+0.90 pp, allowed +0.50 pp); ...``"""
+        """``average relative error 2.50% -> 3.40% (+0.90 pp, allowed +0.50 pp); ...``, with the
+        change's standard error and z where a rule asks for significance, and what to do when
+        the row only got better."""
         error = (f"average relative error {self.baseline_error:.2%} -> {self.error:.2%}"
-                 f" ({self.error_delta * 100:+.2f} pp, allowed +{self.error_tolerance * 100:.2f} pp)")
+                 f" ({self.error_delta * 100:+.2f} pp")
+        if self.significance is not None and self.z is not None:
+            error += (f" ± {self.delta_stderr * 100:.2f} pp, z = {self.z:.2f}, needs z >= {self.significance:g}"
+                      " to count")
+        error += f", allowed +{self.error_tolerance * 100:.2f} pp)"
         rate = (f"compression rate {self.baseline_rate:.2f}x -> {self.rate:.2f}x"
                 f" ({self.rate_delta:+.2f}x, allowed -{self.rate_tolerance:.2f}x)")
-        return f"{error}; {rate}"
+        text = f"{error}; {rate}"
+        if self.only_improved:
+            text += ("; better than the baseline beyond the tolerance (fail-on-improvement): save a new"
+                     " baseline (--compviz-save-baseline)")
+        return text
 
 
 __all__ = ["RowKey", "Regression", "Tolerances", "row_key"]

@@ -89,6 +89,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="do not append the summary to $GITHUB_STEP_SUMMARY.",
     )
     group.addoption(
+        "--compviz-fail-on-improvement", action="store_true", default=False, dest="compviz_fail_on_improvement",
+        help="a regression item fails also when its row is better than the baseline beyond the tolerance"
+        " (the baseline is out of date; such a run can be saved with --compviz-save-baseline).",
+    )
+    group.addoption(
         "--compviz-table-format", dest="compviz_table_format", metavar="FORMAT",
         help="layout of the .md tables: nncf-docs (default; NNCF's README) or nncf-tool (what NNCF's"
         " visualize_compression_results.py writes).",

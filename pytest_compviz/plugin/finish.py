@@ -4,7 +4,7 @@ the pipeline once, which costs less than shipping frames from the workers), and 
 
 from __future__ import annotations
 
-from ..core.ledger import FAILED, SCHEMA, Ledger
+from ..core.ledger import FAILED, NOT_RUN, SCHEMA, XFAILED, Ledger
 from ..core.messages import plural
 from .nodes import row_names
 
@@ -52,6 +52,9 @@ def fill_ledger(runs, reports, rootpath) -> Ledger:
         if len(parts) == 2 and parts[-1] == SCHEMA:
             ledger.record(run.key, None, SCHEMA, status)
         elif len(parts) >= 3 and parts[-2] in names[path]:
-            ledger.record(run.key, names[path][parts[-2]], parts[-1], status)
+            index, check = names[path][parts[-2]], parts[-1]
+            if status == XFAILED and run.gates.row(index).xfail_reason(check) is None:
+                status = NOT_RUN  # xfailed by the user's own mark, not a rule's: it did not run as a gate
+            ledger.record(run.key, index, check, status)
     return ledger
 

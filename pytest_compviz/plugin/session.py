@@ -5,6 +5,8 @@ the computing is done by ``core`` and ``report``, the text by ``report.console``
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import os
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -40,6 +42,7 @@ class CompvizSession:
                 save_baseline=option.compviz_save_baseline,
                 step_summary=not option.compviz_no_step_summary,
                 table_format=option.compviz_table_format,
+                fail_on_improvement=option.compviz_fail_on_improvement,
             )
             ini = Ini(tuple(config.getini("compviz_inputs")), tuple(config.getini("compviz_files")),
                       config.getini("compviz_output_dir"), config.getini("compviz_table_format"))
@@ -155,7 +158,7 @@ class CompvizSession:
 
             try:
                 self._runs[path] = run_file(path, self.options, self.baseline)
-            except InputUnusable as exc:
+            except CompvizError as exc:  # an unusable input, or a rule its rows cannot use
                 raise pytest.UsageError(f"compviz: {exc}") from None
         return self._runs[path]
 
@@ -172,7 +175,8 @@ class CompvizSession:
         if report.location[0] not in self._report_paths and not self._report_paths_may_hold(report.location[0]):
             return  # a user's test: no work per report
         if report.when == "call":
-            status = "passed" if report.passed else "failed" if report.failed else "not run"
+            status = ("passed" if report.passed else "failed" if report.failed
+                      else "xfailed" if hasattr(report, "wasxfail") else "not run")
         elif report.when == "setup" and not report.passed:
             status = "failed" if report.failed else "not run"
         else:
@@ -288,4 +292,4 @@ def _plugin_label(config: pytest.Config, name: str) -> str:
 
 
 def _renumber(rule: Rule, number: int) -> Rule:
-    return Rule(rule.source.replace("--compviz-rule", f"--compviz-rule {number}", 1), rule.selectors, rule.checks)
+    return replace(rule, source=rule.source.replace("--compviz-rule", f"--compviz-rule {number}", 1))

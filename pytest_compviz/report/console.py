@@ -19,7 +19,7 @@ def run_lines(outputs, options, baseline=None, rules=(), verbose: bool = False) 
                          " no artifacts written")
             continue
         passed, failed, not_run = report.counts()
-        lines.append(f"{run.shown}: {headline(passed, failed, not_run, False)}")
+        lines.append(f"{run.shown}: {headline(passed, failed, not_run, False, report.xfailed())}")
         gates = run.gates
         ungated = [row.label for row in gates.rows if row.ungated]
         if ungated:

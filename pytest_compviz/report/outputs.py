@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..atomic import atomic_write
-from ..core.ledger import FAILED, NOT_RUN, PASSED, SCHEMA, Ledger, row_verdicts
+from ..core.ledger import FAILED, NOT_RUN, PASSED, SCHEMA, XFAILED, Ledger, row_verdicts
 
 
 @dataclass
@@ -36,6 +36,19 @@ class InputReport:
         """(passed, failed, not run) over the input's checks; a failed schema item counts as failed."""
         statuses = [status for verdict in self.verdicts.values() for status in verdict.statuses.values()]
         return statuses.count(PASSED), statuses.count(FAILED) + self.schema_failed, statuses.count(NOT_RUN)
+
+    def xfailed(self) -> int:
+        """Checks a rule marks xfail that failed as expected: in no count above."""
+        return sum(status == XFAILED for verdict in self.verdicts.values() for status in verdict.statuses.values())
+
+    def improvements_only(self) -> int:
+        """Failed regression items whose row only got better (fail-on-improvement)."""
+        from ..core.gates import REGRESSION
+
+        if not self.run.valid:
+            return 0
+        return sum(row.regression is not None and row.regression.only_improved
+                   and self.verdicts[row.index].statuses.get(REGRESSION) == FAILED for row in self.run.gates.rows)
 
 
 @dataclass
@@ -131,7 +144,8 @@ def _save_decision(out: RunOutputs, ledger: Ledger, options) -> bool:
     quality creep down run after run."""
     if options.save_baseline is None:
         return False
-    failed = sum(r.counts()[1] for r in out.reports)  # failed schema items included
+    # Failed schema items count; improvements alone do not: saving them is how a reference is refreshed.
+    failed = sum(r.counts()[1] - r.improvements_only() for r in out.reports)
     invalid = sum(not r.run.valid for r in out.reports)
     why = ("the run failed: " + out.errors[0] if out.errors else
            f"{failed} gate{'s' if failed != 1 else ''} failed" if failed else

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..baseline.document import result_rows, run_document
 from ..core.gates import GATED, REGRESSION
-from ..core.ledger import FAILED, NOT_RUN, PASSED
+from ..core.ledger import FAILED, NOT_RUN, PASSED, XFAILED
 from ..core.messages import check_message, plural
 from ..spec import ERROR, RATE
 
@@ -20,22 +20,36 @@ STEP_SUMMARY_LIMIT = 1024 * 1024  # GitHub's limit per step, in bytes
 
 
 def _gate_entries(row, statuses: dict) -> list[dict]:
-    return [
-        {"check": o.check.name, "column": o.check.column, "kind": o.check.kind, "limit": o.check.limit,
-         "value": o.value, "status": statuses[o.check.name], "rule": o.rule.source,
-         "message": check_message(row, o.check.name)}
-        for o in row.outcomes
-    ]
+    entries = []
+    for o in row.outcomes:
+        entry = {"check": o.check.name, "column": o.check.column, "kind": o.check.kind, "limit": o.check.limit,
+                 "value": o.value, "status": statuses[o.check.name], "rule": o.rule.source,
+                 "message": check_message(row, o.check.name)}
+        if o.z is not None:
+            entry.update({"stderr": o.stderr, "significance": o.z, "bound": o.bounded})
+        if o.xfail is not None:
+            entry["xfail"] = o.xfail
+        entries.append(entry)
+    return entries
 
 
 def _regression_entry(row, statuses: dict) -> dict | None:
     r = row.regression
     if r is None:
         return None
-    return {"baseline error": r.baseline_error, "baseline rate": r.baseline_rate,
-            "error delta": r.error_delta, "rate delta": r.rate_delta,
-            "max error increase": r.error_tolerance, "max rate decrease": r.rate_tolerance,
-            "status": statuses[REGRESSION], "source": r.source}
+    entry = {"baseline error": r.baseline_error, "baseline rate": r.baseline_rate,
+             "error delta": r.error_delta, "rate delta": r.rate_delta,
+             "max error increase": r.error_tolerance, "max rate decrease": r.rate_tolerance,
+             "status": statuses[REGRESSION], "source": r.source}
+    if r.delta_stderr is not None:
+        entry["error delta stderr"] = r.delta_stderr
+    if r.significance is not None:
+        entry["significance"] = r.significance
+    if r.fail_on_improvement:
+        entry["fail on improvement"] = True
+    if row.regression_xfail is not None:
+        entry["xfail"] = row.regression_xfail
+    return entry
 
 
 def run_rows(report) -> list[dict]:
@@ -49,6 +63,8 @@ def run_rows(report) -> list[dict]:
         statuses = report.verdicts[gates.index].statuses
         row["gates"] = _gate_entries(gates, statuses)
         row["regression"] = _regression_entry(gates, statuses)
+        if gates.error_stderr is not None:
+            row[f"{ERROR} stderr"] = gates.error_stderr
         if GATED in statuses:
             row["strict"] = {"status": statuses[GATED], "message": check_message(gates, GATED)}
         row["verdict"] = "reference" if gates.is_baseline else report.verdicts[gates.index].verdict
@@ -67,6 +83,7 @@ def run_json(reports, baseline, commit: str | None, outcome: str, notes=()) -> d
             "valid": report.run.valid,
             "problems": [str(p) for p in report.run.problems],
             "gates passed": passed, "gates failed": failed, "gates not run": not_run,
+            "gates xfailed": report.xfailed(),
             "schema": report.schema if report.run.valid else "failed",
             "regressions": sum(1 for r in file_rows if r["regression"] and r["regression"]["status"] == FAILED),
             "new rows": list(gates.new_rows) if gates else [],
@@ -100,15 +117,17 @@ def _delta(row) -> str:
     return f"{r.error_delta * 100:+.2f} pp, {r.rate_delta:+.2f}x"
 
 
-_RESULT = {FAILED: "❌ FAIL", PASSED: "✅ pass", NOT_RUN: "⏸ not run", "ungated": "ungated"}
+_RESULT = {FAILED: "❌ FAIL", PASSED: "✅ pass", NOT_RUN: "⏸ not run", XFAILED: "⚠️ xfail", "ungated": "ungated"}
 
 
 def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def headline(passed: int, failed: int, not_run: int, interrupted: bool) -> str:
+def headline(passed: int, failed: int, not_run: int, interrupted: bool, xfailed: int = 0) -> str:
     text = f"{plural(passed, 'gate')} passed, {failed} failed"
+    if xfailed:
+        text += f", {xfailed} xfailed"
     if not_run:
         text += f", {not_run} not run"
     if interrupted:
@@ -121,7 +140,7 @@ def summary_markdown(reports, baseline, output_dir: Path, notes=(), errors=(), i
     """``summary.md``: links to the artifacts beside it. With ``artifact_folder`` (the step summary,
     shown on a CI run's page, where a relative link leads nowhere) the artifacts are named, with
     the folder they are in, instead of linked."""
-    passed = failed = not_run = 0
+    passed = failed = not_run = xfailed = 0
     sections: list[str] = []
     description = baseline.describe() if baseline else ""
     for report in reports:
@@ -132,6 +151,7 @@ def summary_markdown(reports, baseline, output_dir: Path, notes=(), errors=(), i
             continue
         counts = report.counts()
         passed, failed, not_run = passed + counts[0], failed + counts[1], not_run + counts[2]
+        xfailed += report.xfailed()
         by_model: dict[str, list] = {}
         for row in run.gates.rows:
             by_model.setdefault(row.model, []).append(row)
@@ -150,13 +170,17 @@ def summary_markdown(reports, baseline, output_dir: Path, notes=(), errors=(), i
                              key=lambda r: verdicts[r.index].verdict != FAILED)
             for row in ordered:
                 figures = dict(row.properties)
-                lines.append(f"| {_cell(row.label)} | {figures[ERROR]:.1%} | {figures[RATE]:.1f}x | "
+                error = f"{figures[ERROR]:.1%}" + (f" ± {row.error_stderr * 100:.1f}" if row.error_stderr is not None else "")
+                lines.append(f"| {_cell(row.label)} | {error} | {figures[RATE]:.1f}x | "
                              f"{_cell(_limits(row))} | {_delta(row)} | {_RESULT[verdicts[row.index].verdict]} |")
             sections.append("\n".join(lines) + "\n")
             for row in ordered:
                 for check, status in verdicts[row.index].statuses.items():
                     if status == FAILED:
                         sections.append(f"- ❌ {_cell(check_message(row, check, description))}")
+                    elif status == XFAILED:
+                        sections.append(f"- ⚠️ xfail ({_cell(row.xfail_reason(check))}):"
+                                        f" {_cell(check_message(row, check, description))}")
         if run.gates.new_rows:
             sections.append("New since the baseline: " + "; ".join(map(_cell, run.gates.new_rows)) + "\n")
         if run.gates.missing_rows:
@@ -167,7 +191,7 @@ def summary_markdown(reports, baseline, output_dir: Path, notes=(), errors=(), i
                             " --compviz-strict): see the run's output\n")
         if report.error:
             sections.append(f"❌ {_cell(report.error)}\n")
-    head = [f"# compviz: {headline(passed, failed, not_run, interrupted)}", ""]
+    head = [f"# compviz: {headline(passed, failed, not_run, interrupted, xfailed)}", ""]
     if baseline is not None:
         head += [f"Compared with the baseline run {_cell(baseline.describe())}.", ""]
     head += [f"❌ {_cell(error)}\n" for error in errors]
