@@ -69,7 +69,7 @@ def load_baseline(path: Path, shown: str, settings: Settings) -> Baseline:
         raise BaselineError(f"baseline {shown}: format version {document.get('version')!r}, this"
                             f" pytest-compviz reads versions {', '.join(map(str, READABLE_VERSIONS))}")
     outcome = document.get("outcome", "passed")
-    if outcome not in ("passed", "incomplete"):
+    if outcome not in ("passed", "incomplete", "improved"):  # improved: see report.outputs.IMPROVED
         raise BaselineError(f"baseline {shown}: is the output of a run that {outcome}; a baseline must be a"
                             " run that passed")
     rows = document.get("rows")

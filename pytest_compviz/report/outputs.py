@@ -158,6 +158,11 @@ def _save_decision(out: RunOutputs, ledger: Ledger, options) -> bool:
     return True
 
 
+# A saved baseline's outcome when the run failed only because rows were better than the old
+# baseline (fail-on-improvement): a refreshed reference, which later runs may compare with.
+IMPROVED = "improved"
+
+
 def _save(out: RunOutputs, document: dict, options) -> None:
     """Rows whose checks did not all run are not saved: the file keeps their previous values."""
     from ..baseline.load import BaselineError, key_of
@@ -165,6 +170,8 @@ def _save(out: RunOutputs, document: dict, options) -> None:
 
     keep = {key_of(row) for row in document["rows"] if row.get("verdict") == NOT_RUN}
     saved = {**document, "rows": [row for row in document["rows"] if row.get("verdict") != NOT_RUN]}
+    if document.get("outcome") == FAILED:  # saved anyway: its only failures were rows that got better
+        saved["outcome"] = IMPROVED
     shown = options.shown(options.save_baseline)
     try:
         save_baseline(options.save_baseline, saved, shown, keep)

@@ -1,0 +1,250 @@
+"""Gates that know measurement noise (stderr columns, significance, bound) and the reference
+semantics of NNCF's conformance tests (xfail, fail-on-improvement): known answers for the
+propagation, the decisions at their boundaries, and real runs through both faces."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from conftest import LLAMA2_ROWS_BY_LINE, run
+
+from pytest_compviz.config.rules import parse_rule_string
+from pytest_compviz.core.noise import delta_stderr, error_stderr
+from pytest_compviz.core.regression import Regression
+from pytest_compviz.spec import Metric
+from test_cli import compviz
+
+pytestmark = pytest.mark.usefixtures("heavy_modules_loaded")
+
+ACC = Metric("acc", "higher")
+SIM = Metric("sim", "similarity")
+PPL = Metric("ppl", "lower")
+CSV = "llama2_asym.csv"
+ROWS = LLAMA2_ROWS_BY_LINE
+STDERR_COLUMNS = ["lambada-openai, acc stderr", "lambada-openai, perplexity stderr"]
+
+
+# --- the propagation, by hand --------------------------------------------------------------------
+
+
+def test_error_stderr_of_one_metric_is_the_hand_computed_delta_method():
+    # t = 1 - r/b; dt/dr = -1/b = -1.25, dt/db = r/b^2 = 0.9375
+    row, base = {"acc": 0.6, "acc stderr": 0.01}, {"acc": 0.8, "acc stderr": 0.02}
+    assert error_stderr(row, base, [ACC]) == pytest.approx(math.sqrt((1.25 * 0.01) ** 2 + (0.9375 * 0.02) ** 2))
+
+
+def test_error_stderr_of_two_metrics_adds_variances_and_divides_by_their_count():
+    row = {"acc": 0.6, "acc stderr": 0.01, "sim": 0.9, "sim stderr": 0.03}
+    base = {"acc": 0.8, "acc stderr": 0.02, "sim": 1.0}
+    variance = (1.25 * 0.01) ** 2 + (0.9375 * 0.02) ** 2 + 0.03 ** 2
+    assert error_stderr(row, base, [ACC, SIM]) == pytest.approx(math.sqrt(variance) / 2)
+
+
+def test_a_perplexity_term_has_the_opposite_slopes():
+    # t = r/b - 1: dt/dr = 1/b = 0.1, dt/db = -r/b^2 = -0.12
+    row, base = {"ppl": 12.0, "ppl stderr": 0.5}, {"ppl": 10.0, "ppl stderr": 0.2}
+    assert error_stderr(row, base, [PPL]) == pytest.approx(math.sqrt((0.1 * 0.5) ** 2 + (0.12 * 0.2) ** 2))
+
+
+def test_a_missing_stderr_counts_as_exact_and_none_at_all_is_unknown():
+    row, base = {"acc": 0.6, "acc stderr": 0.01, "sim": 0.9}, {"acc": 0.8, "sim": 1.0}
+    assert error_stderr(row, base, [ACC, SIM]) == pytest.approx(1.25 * 0.01 / 2)
+    assert error_stderr({"acc": 0.6, "acc stderr": math.nan}, {"acc": 0.8}, [ACC]) is None
+    assert error_stderr({"acc": 0.6}, {"acc": 0.8}, [ACC]) is None
+
+
+def test_a_reference_measured_once_and_reused_is_not_counted_twice():
+    now, before = {"acc": 0.6, "acc stderr": 0.01}, {"acc": 0.62, "acc stderr": 0.01}
+    base = {"acc": 0.8, "acc stderr": 0.02}
+    shared = delta_stderr(now, base, before, dict(base), [ACC])
+    # Only the difference of the two slopes in b carries fp32's noise: (0.6 - 0.62) / 0.8^2 * 0.02.
+    assert shared == pytest.approx(math.sqrt(2 * (1.25 * 0.01) ** 2 + ((0.6 - 0.62) / 0.64 * 0.02) ** 2))
+    # Measured again (another figure): each run's fp32 noise counts, in its own run.
+    again = {"acc": 0.81, "acc stderr": 0.02}
+    separate = delta_stderr(now, base, before, again, [ACC])
+    expected = math.sqrt((1.25 * 0.01) ** 2 + (0.9375 * 0.02) ** 2
+                         + (0.01 / 0.81) ** 2 + (0.62 / 0.81 ** 2 * 0.02) ** 2)
+    assert separate == pytest.approx(expected)
+    assert shared < separate  # counting the shared noise twice would widen the bar: fail open
+    assert delta_stderr({"acc": 0.6}, {"acc": 0.8}, {"acc": 0.62}, {"acc": 0.8}, [ACC]) is None
+
+
+@pytest.mark.parametrize("stderr, regressed", [(0.005, True), (0.0050001, False), (None, True), (0.0, True)])
+def test_a_regression_must_reach_z_when_significance_is_asked(stderr, regressed):
+    # +1.0 pp against a 0.5 pp tolerance; z = 0.01 / stderr against significance 2.
+    r = Regression(0.03, 0.04, 7.0, 7.0, 0.005, 0.05, "rule", stderr, 2.0)
+    assert r.error_regressed is regressed and r.passed is not regressed
+    assert Regression(0.03, 0.04, 7.0, 7.0, 0.005, 0.05, "rule", 0.1).error_regressed  # no z asked: as today
+
+
+def test_an_improvement_fails_only_when_asked_and_only_beyond_the_tolerance():
+    better = Regression(0.04, 0.03, 7.0, 7.0, 0.005, 0.05, "rule")
+    assert better.passed and not better.only_improved
+    asked = Regression(0.04, 0.03, 7.0, 7.0, 0.005, 0.05, "rule", fail_on_improvement=True)
+    assert not asked.passed and asked.only_improved and "save a new baseline" in asked.describe()
+    within = Regression(0.04, 0.036, 7.0, 7.04, 0.005, 0.05, "rule", fail_on_improvement=True)
+    assert within.passed
+    faster = Regression(0.04, 0.04, 7.0, 7.2, 0.005, 0.05, "rule", fail_on_improvement=True)
+    assert not faster.passed and faster.only_improved
+
+
+def test_bound_needs_significance_and_the_keys_parse():
+    rule = parse_rule_string("mode=int4; significance=2; bound=upper; xfail=ISSUE-1; max-relative-error=8%;"
+                             " fail-on-improvement=true", "r")
+    assert rule.settings == {"significance": 2.0, "bound": "upper", "xfail": "ISSUE-1", "fail-on-improvement": True}
+    for text, error in [("significance=0; max-relative-error=8%", "must be a z value greater than 0"),
+                        ("bound=lower; significance=2", "the one bound is \"upper\""),
+                        ("xfail=ISSUE-1", "marks the checks this rule sets, and it sets none"),
+                        ("fail-on-improvement=yes", "must be true or false")]:
+        with pytest.raises(Exception, match=error):
+            parse_rule_string(text, "r")
+
+
+# --- real runs -----------------------------------------------------------------------------------
+
+
+def with_stderr(results, acc_stderr="0.0064", ppl_stderr="0.076", cells=None, name=CSV):
+    """llama2_asym.csv with stderr columns for both lambada metrics on every row."""
+    rows = results.rows()
+    rows[0] += STDERR_COLUMNS
+    for row in rows[1:]:
+        row += [acc_stderr, ppl_stderr]
+    for (line, column), value in (cells or {}).items():
+        rows[line - 1][rows[0].index(column)] = value
+    return results(name, rows=rows)
+
+
+def report_json(pytester) -> dict:
+    return json.loads((pytester.path / "compviz-report" / "compviz.json").read_text(encoding="utf-8"))
+
+
+def gate_statuses(document: dict) -> list:
+    return [(row["line"], gate["check"], gate["status"], gate["message"]) for row in document["rows"]
+            for gate in row.get("gates") or []]
+
+
+def test_stderr_columns_without_the_keys_change_nothing(pytester, results):
+    rule = "mode=int4*; max-relative-error=6%; min:lambada-openai, acc=0.70"
+    results(CSV)
+    plain = run(pytester, "--compviz-input", CSV, "--compviz-rule", rule)
+    plain_gates = gate_statuses(report_json(pytester))
+    with_stderr(results)
+    noisy = run(pytester, "--compviz-input", CSV, "--compviz-rule", rule)
+    assert (noisy.ret, noisy.parseoutcomes()) == (plain.ret, plain.parseoutcomes())
+    assert gate_statuses(report_json(pytester)) == plain_gates
+    assert "average relative error stderr" in report_json(pytester)["rows"][0]
+    assert "CompvizWarning" not in noisy.stdout.str()
+
+
+def test_a_bound_fails_a_row_that_passes_by_its_value_alone_and_says_why(pytester, results):
+    with_stderr(results, acc_stderr="0.0016", ppl_stderr="0.019")
+    # rank 32: 3.88% against 4.2%: inside by its value, not by its upper bound (4.33%); the other
+    # LoRA rows are inside by both.
+    rule = "mode=*lora correction; max-relative-error=4.2%"
+    assert run(pytester, "--compviz-input", CSV, "--compviz-rule", rule).ret == pytest.ExitCode.OK
+    bounded = run(pytester, "--compviz-input", CSV, "--compviz-rule", f"{rule}; significance=2; bound=upper")
+    assert bounded.ret == pytest.ExitCode.TESTS_FAILED
+    bounded.assert_outcomes(passed=3, failed=1)  # the schema item and two rows
+    message = next(line for line in bounded.stdout.lines if line.startswith(f"{ROWS[5]}: average relative error"))
+    assert message.startswith(f"{ROWS[5]}: average relative error 3.9% ± 0.2 (upper bound at z = 2: 4.3%) > 4.2%")
+    entry = next(g for row in report_json(pytester)["rows"] if row["line"] == 5 for g in row["gates"])
+    assert entry["significance"] == 2.0 and entry["bound"] == pytest.approx(entry["value"] + 2 * entry["stderr"])
+
+
+def test_a_bound_without_any_significance_is_a_usage_error(pytester, results):
+    with_stderr(results)
+    result = run(pytester, "--compviz-input", CSV, "--compviz-rule", "mode=*; max-relative-error=9%; bound=upper")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "bound = \"upper\" needs a significance (a z value, e.g. 2.0) in this rule or an earlier one" \
+        in result.stderr.str()
+
+
+def test_keys_asked_of_rows_without_stderr_are_checked_as_today_and_named(pytester, results):
+    results(CSV)
+    result = run(pytester, "--compviz-input", CSV, "--compviz-rule",
+                 "mode=int4; max-relative-error=9%; significance=2; bound=upper")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*CompvizWarning: llama2_asym.csv: a rule asks for significance or a bound, but no"
+                                 " standard error is known for 1 row*checked as without them: int4 (data-free)"])
+    strict = run(pytester, "--compviz-input", CSV, "--compviz-strict", "--compviz-rule",
+                 "mode=*; max-relative-error=9%; significance=2; bound=upper")
+    assert strict.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_significance_lets_a_regression_inside_the_noise_pass_and_a_real_one_fail(pytester, results):
+    with_stderr(results, acc_stderr="0.02", ppl_stderr="0.3")
+    assert run(pytester, "--compviz-input", CSV, "--compviz-save-baseline", "base.json").ret == pytest.ExitCode.OK
+    worse = {(10, "lambada-openai, acc"): "0.69"}  # 40% int4: +0.7 pp, under 1 stderr
+    with_stderr(results, acc_stderr="0.02", ppl_stderr="0.3", cells=worse)
+    plain = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "base.json")
+    assert plain.ret == pytest.ExitCode.TESTS_FAILED  # as today: +1.0 pp > 0.5 pp
+    noisy = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "base.json",
+                "--compviz-rule", "mode=*; significance=2")
+    assert noisy.ret == pytest.ExitCode.OK
+    regression = next(row["regression"] for row in report_json(pytester)["rows"] if row["line"] == 10)
+    assert regression["significance"] == 2.0 and 0 < regression["error delta"] / regression["error delta stderr"] < 2
+    # The same increase measured precisely is significant.
+    with_stderr(results, acc_stderr="0.0001", ppl_stderr="0.0001")
+    assert run(pytester, "--compviz-input", CSV, "--compviz-save-baseline", "precise.json").ret == pytest.ExitCode.OK
+    with_stderr(results, acc_stderr="0.0001", ppl_stderr="0.0001", cells=worse)
+    precise = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "precise.json",
+                  "--compviz-rule", "mode=*; significance=2")
+    assert precise.ret == pytest.ExitCode.TESTS_FAILED
+    precise.stdout.fnmatch_lines([f"{ROWS[10]}: since the baseline *: average relative error 2.47% -> 3.18%"
+                                  " (+*pp ± 0.0* pp, z = *, needs z >= 2 to count, allowed +0.50 pp)*"])
+
+
+def test_xfail_marks_the_rules_checks_reports_them_and_does_not_block_a_save(pytester, results):
+    results(CSV)
+    rules = ["--compviz-rule", "mode=int4; max-relative-error=5%; xfail=ISSUE-7",
+             "--compviz-rule", "mode=*lora correction; max-relative-error=4.5%"]
+    result = run(pytester, "--compviz-input", CSV, *rules, "--junitxml=j.xml", "--compviz-save-baseline", "b.json",
+                 "-rx")
+    assert result.ret == pytest.ExitCode.OK
+    result.assert_outcomes(passed=4, xfailed=1)
+    result.stdout.fnmatch_lines(["llama2_asym.csv: 3 gates passed, 0 failed, 1 xfailed",
+                                 "XFAIL llama2_asym.csv::int4 (data-free)::max-relative-error - ISSUE-7"])
+    summary = (pytester.path / "compviz-report" / "summary.md").read_text(encoding="utf-8")
+    assert summary.startswith("# compviz: 3 gates passed, 0 failed, 1 xfailed")
+    assert "- ⚠️ xfail (ISSUE-7): int4 (data-free): average relative error 8.5% > 5.0%" in summary
+    assert 'message="ISSUE-7"' in (pytester.path / "j.xml").read_text(encoding="utf-8")
+    assert (pytester.path / "b.json").is_file()
+    assert report_json(pytester)["inputs"][0]["gates xfailed"] == 1
+
+
+def test_an_xfail_check_that_passes_fails_strictly_in_both_faces(pytester, results):
+    results(CSV)
+    rule = "mode=int4; max-relative-error=9%; xfail=ISSUE-7"
+    result = run(pytester, "--compviz-input", CSV, "--compviz-rule", rule)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*XPASS(strict)*ISSUE-7*"])
+    summary = (pytester.path / "compviz-report" / "summary.md").read_text(encoding="utf-8")
+    assert "expected to fail (ISSUE-7) but passes now: drop the rule's xfail (XPASS, strict)" in summary
+    cli = compviz(CSV, "--rule", rule, "--no-step-summary", cwd=pytester.path)
+    assert cli.returncode == 1 and "XPASS, strict" in cli.stdout
+    cli_ok = compviz(CSV, "--rule", "mode=int4; max-relative-error=5%; xfail=ISSUE-7", "--no-step-summary",
+                     cwd=pytester.path)
+    assert cli_ok.returncode == 0 and "0 failed, 1 xfailed" in cli_ok.stdout
+
+
+def test_fail_on_improvement_fails_a_better_row_and_such_a_run_refreshes_the_baseline(pytester, results):
+    results(CSV, cells={(10, "WWB, similarity"): "0.85"})  # 40% int4 a worse run
+    assert run(pytester, "--compviz-input", CSV, "--compviz-save-baseline", "base.json").ret == pytest.ExitCode.OK
+    results(CSV)  # now better by 1.5 pp
+    assert run(pytester, "--compviz-input", CSV, "--compviz-baseline", "base.json").ret == pytest.ExitCode.OK
+    refreshed = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "base.json",
+                    "--compviz-fail-on-improvement", "--compviz-save-baseline", "base.json")
+    assert refreshed.ret == pytest.ExitCode.TESTS_FAILED
+    refreshed.stdout.fnmatch_lines([f"{ROWS[10]}: since the baseline *better than the baseline beyond the tolerance"
+                                    " (fail-on-improvement): save a new baseline (--compviz-save-baseline)*"])
+    assert "baseline not saved" not in refreshed.stdout.str()
+    again = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "base.json", "--compviz-fail-on-improvement")
+    assert again.ret == pytest.ExitCode.OK  # the saved run is the new reference
+    # A rule's key does the same for its rows; a real regression still blocks the save.
+    results(CSV, cells={(10, "WWB, similarity"): "0.85", (9, "WWB, similarity"): "0.99"})
+    mixed = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "base.json", "--compviz-save-baseline",
+                "base.json", "--compviz-rule", "mode=*; fail-on-improvement=true")
+    assert mixed.ret == pytest.ExitCode.TESTS_FAILED
+    assert "baseline not saved to base.json: 1 gate failed" in mixed.stdout.str()  # the improvement is not counted
