@@ -320,6 +320,12 @@ def test_assemble_usage_errors_exit_2_and_write_nothing(pytester, sweep, capsys)
         ("sweep.csv", "-o", "./evals/../sweep.csv"): "compviz assemble: error: ./evals/../sweep.csv: is the manifest"
                                                      " itself; name another file",
         ("missing.csv", "-o", "results.csv"): "compviz assemble: error: missing.csv: no such file",
+        # A file the manifest was just assembled from: overwriting it would lose an evaluation's output.
+        ("sweep.csv", "-o", "wwb/gptq/metrics.csv"): "compviz assemble: error: wwb/gptq/metrics.csv: is a source"
+                                                     " of the manifest (line 2, wwb); name another file",
+        ("sweep.csv", "-o", f"./{lm_eval_file('fp32')}"): f"compviz assemble: error: ./{lm_eval_file('fp32')}: is"
+                                                          " a source of the manifest (line 11, lm-eval); name"
+                                                          " another file",
     }
     for args, error in cases.items():
         status, out, err = compviz(capsys, "assemble", *args)
