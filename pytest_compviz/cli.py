@@ -206,7 +206,7 @@ def build_assemble_parser() -> argparse.ArgumentParser:
         " printed)\n  2  usage error", formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("manifest", metavar="MANIFEST", help="the sweep manifest (a CSV with source columns)")
-    parser.add_argument("-o", "--output", metavar="CSV", help="the results CSV to write (default: standard output)")
+    parser.add_argument("-o", "--output", metavar="CSV", help="the results CSV to write (default: standard output); never the manifest or a file it names")
     parser.add_argument("--config", metavar="TOML", help="read [tool.compviz] (its metrics) from this file")
     return parser
 
@@ -233,6 +233,13 @@ def assemble_main(argv: list[str]) -> int:
             raise CompvizError(f"{args.manifest}: is not a manifest: its header has none of the source"
                                f" columns {', '.join(SOURCE_COLUMNS)}")
         assembled = assemble(raw, manifest.parent, lm_eval_metrics(options.settings.metrics))
+        if args.output:  # nor one of the files it was just assembled from
+            target = (invocation / args.output).resolve()
+            for index, files in assembled.sources.items():
+                for kind, file, _ in files:
+                    if (manifest.parent / file).resolve() == target:
+                        raise CompvizError(f"{args.output}: is a source of the manifest (line"
+                                           f" {raw.line_of(index)}, {kind}); name another file")
         validate(assembled.raw, options.settings)
     except InvalidResults as exc:
         for problem in exc.problems:
