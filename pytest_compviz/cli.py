@@ -145,7 +145,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(options, verbose: bool = False) -> int:
-    from .core.ledger import Ledger, SCHEMA, FAILED, fill_from_gates
+    from .core.ledger import Ledger, SCHEMA, FAILED, XFAILED, fill_from_gates
     from .core.messages import check_message
     from .core.pipeline import baseline_problems, file_warnings, run_file
     from .report.console import run_lines
@@ -182,7 +182,10 @@ def _report(options, verbose: bool = False) -> int:
                 print(f"warning: {text}", file=sys.stderr)
         for row in run.gates.rows:
             for check in row.check_names():
-                if row.expected_status(check) == FAILED:
+                status = row.expected_status(check)
+                if status == XFAILED:
+                    print(f"XFAIL {run.shown}: {check} of {row.label} - {row.xfail_reason(check)}")
+                if status == FAILED:
                     print(f"FAILED {run.shown}: {check} of {row.label}:"
                           f" {check_message(row, check, baseline.describe() if baseline else '')}")
     outputs = write_run(runs, ledger, options, baseline, notes, errors)

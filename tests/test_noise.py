@@ -248,3 +248,25 @@ def test_fail_on_improvement_fails_a_better_row_and_such_a_run_refreshes_the_bas
                 "base.json", "--compviz-rule", "mode=*; fail-on-improvement=true")
     assert mixed.ret == pytest.ExitCode.TESTS_FAILED
     assert "baseline not saved to base.json: 1 gate failed" in mixed.stdout.str()  # the improvement is not counted
+
+
+def test_a_baseline_without_metric_figures_or_with_bad_stderrs_never_crashes_or_widens_the_bar(pytester, results):
+    with_stderr(results, acc_stderr="0.02", ppl_stderr="0.3")
+    assert run(pytester, "--compviz-input", CSV, "--compviz-save-baseline", "base.json").ret == pytest.ExitCode.OK
+    document = json.loads((pytester.path / "base.json").read_text(encoding="utf-8"))
+    for row in document["rows"]:  # an older or hand-made baseline: the derived figures only
+        for column in ("lambada-openai, acc", "lambada-openai, acc stderr"):
+            row.pop(column, None)
+    (pytester.path / "stripped.json").write_text(json.dumps(document), encoding="utf-8")
+    with_stderr(results, acc_stderr="0.02", ppl_stderr="0.3", cells={(10, "lambada-openai, acc"): "0.69"})
+    stripped = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "stripped.json",
+                   "--compviz-rule", "mode=*; significance=2")
+    # No figure to measure the change's noise against: checked as without significance, and said.
+    assert stripped.ret == pytest.ExitCode.TESTS_FAILED
+    assert "INTERNALERROR" not in stripped.stdout.str()
+    stripped.stdout.fnmatch_lines(["*no standard error is known for 9 rows*"])
+    document["rows"][0]["lambada-openai, perplexity stderr"] = -1
+    (pytester.path / "bad.json").write_text(json.dumps(document), encoding="utf-8")
+    bad = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "bad.json")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    assert "row 1: 'lambada-openai, perplexity stderr' must be a finite number >= 0 or null, not -1" in bad.stderr.str()

@@ -83,6 +83,12 @@ def load_baseline(path: Path, shown: str, settings: Settings) -> Baseline:
             raise BaselineError(f"baseline {shown}: row {number} is incomplete or not numeric ({exc!r})") from None
         if not all(math.isfinite(figure) for figure in figures):
             raise BaselineError(f"baseline {shown}: row {number} has a figure that is not a finite number")
+        for key, value in row.items():  # standard errors widen a significance test: only sound ones
+            if isinstance(key, str) and key.endswith(" stderr") and value is not None and not (
+                    isinstance(value, (int, float)) and not isinstance(value, bool)
+                    and math.isfinite(value) and value >= 0):
+                raise BaselineError(f"baseline {shown}: row {number}: {key!r} must be a finite number >= 0 or"
+                                    f" null, not {value!r}")
     # A row whose checks did not run in that run (deselected, xfailed, skipped) was never vouched
     # for: it is no reference.
     checked = [row for row in rows if row.get("verdict") != "not run"]

@@ -33,11 +33,14 @@ def _term_slopes(metric: Metric, r: float, b: float) -> tuple[float, float]:
 
 
 def _stderr(row: dict, column: str) -> float | None:
+    """A metric's standard error in a row, when it has a usable one (validated inputs and loaded
+    baselines only hold finite values >= 0 or none)."""
     value = row.get(stderr_column(column))
-    if value is None:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
         return None
-    value = float(value)
-    return None if math.isnan(value) else value
+    return value if math.isfinite(value) and value >= 0 else None
 
 
 def has_stderr(rows, metrics) -> bool:
@@ -58,14 +61,28 @@ def error_stderr(row: dict, base: dict, metrics) -> float | None:
     return math.sqrt(variance) / len(metrics)
 
 
+def _figure(row: dict, column: str) -> float | None:
+    """A saved run's figure, if it is a finite number (a hand-edited or older baseline may lack it)."""
+    try:
+        value = float(row[column])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
 def delta_stderr(row: dict, base: dict, before: dict, before_base: dict | None, metrics) -> float | None:
     """The standard error of ``row``'s error minus ``before``'s (the same configuration in a
     baseline run, whose reference row is ``before_base``, if the run kept it). None when no row
-    involved carries a metric standard error. Without ``before_base`` the earlier run's terms
-    are taken with this run's reference row's noise alone (as if shared)."""
+    involved carries a metric standard error, or the baseline row lacks a metric's figure: the
+    regression is then checked as without noise (stricter). Without ``before_base`` the earlier
+    run's terms take this run's reference row as shared: a smaller error bar, never a wider one."""
     rows = [row, base, before] + ([before_base] if before_base is not None else [])
     if not has_stderr(rows, metrics):
         return None
+    if any(_figure(before, m.column) is None for m in metrics):
+        return None
+    if before_base is not None and any(_figure(before_base, m.column) is None for m in metrics):
+        before_base = None
     variance = 0.0
     for metric in metrics:
         column = metric.column
