@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config.rules import MAX_ERROR_INCREASE, MAX_RATE_DECREASE, Check, Rule, Tolerances, winning_checks
+from ..config.rules import MAX_ERROR_INCREASE, MAX_RATE_DECREASE, PARETO, Check, Rule, Tolerances, winning_checks
 from ..spec import ERROR, INT4, INT8, LORA_RANK, MODE, PLOT_NAME, RATE, SIZE
 from .names import short
 from .regression import Regression, row_key
@@ -27,6 +27,16 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Dominator:
+    """The row of the same model that dominates a row (``core.pareto``), with its figures."""
+
+    index: object
+    label: str
+    error: float
+    rate: float
+
+
+@dataclass(frozen=True)
 class RowGates:
     index: object  # the row's index in ``Results.derived``
     label: str  # how messages name the row: "int4 (data-free)", "MODEL: int4" in multi-model files
@@ -39,14 +49,18 @@ class RowGates:
     properties: tuple[tuple[str, object], ...]  # the row's figures, for JUnit user_properties
     regression: Regression | None = None  # set when a baseline run has this configuration
     strict: bool = False  # --compviz-strict: an ungated row fails
+    dominated_by: Dominator | None = None  # None on the Pareto front, and for the baseline row
+    pareto: Rule | None = None  # the rule whose ``pareto = true`` gives the row its pareto check
 
     @property
     def ungated(self) -> bool:
-        return not self.is_baseline and not self.outcomes and self.regression is None
+        return not self.is_baseline and not self.outcomes and self.regression is None and self.pareto is None
 
     def check_names(self) -> list[str]:
         """The row's checks, as items: its limits, its regression, --compviz-strict's."""
         names = [o.check.name for o in self.outcomes]
+        if self.pareto is not None:
+            names.append(PARETO)
         if self.regression is not None:
             names.append(REGRESSION)
         if self.strict and self.ungated:
@@ -59,6 +73,8 @@ class RowGates:
             return self.regression.passed
         if check == GATED:
             return False
+        if check == PARETO:
+            return self.dominated_by is None
         return next(o.passed for o in self.outcomes if o.check.name == check)
 
 
@@ -98,13 +114,16 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
         is_baseline = mode == baseline_mode
         outcomes: list[Outcome] = []
         regression = None
+        pareto = None
         if not is_baseline:
             matching = [rule for rule in rules if rule.matches(model, mode, plot_name)]
             # "matched" means selected a row, even where a later rule overrides all its checks.
             matched.update(rule.source for rule in matching)
             checks = winning_checks(matching)
             for check, rule in checks.values():
-                if check.kind != "tolerance":
+                if check.kind == PARETO:
+                    pareto = rule
+                elif check.kind not in ("tolerance", "off"):
                     outcomes.append(_outcome(check, rule, row.get(check.column, _ABSENT)))
             if baseline is not None:
                 key = row_key(model if table.own_model else None, mode, row[INT4], row[INT8],
@@ -118,7 +137,8 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
         properties = [("model", model), ("mode", mode), ("line", line), (ERROR, row[ERROR]), (RATE, row[RATE]),
                       (SIZE, row[SIZE])] + [(c, row[c]) for c in metric_columns]
         rows.append(RowGates(index, label, line, model, mode, plot_name, is_baseline, tuple(outcomes),
-                             tuple((k, _plain(v)) for k, v in properties), regression, strict))
+                             tuple((k, _plain(v)) for k, v in properties), regression, strict, pareto=pareto))
+    rows = _with_dominators(rows)
     missing: list[str] = []
     if baseline is not None:
         models = {row.model for row in rows} if table.own_model else {None}
@@ -129,6 +149,27 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
                 missing.append(f"{key[0]}: {label}" if multi_model else label)
     matched_baseline = sum(row.regression is not None for row in rows)
     return FileGates(tuple(rows), frozenset(matched), tuple(new_rows), tuple(missing), matched_baseline, multi_model)
+
+
+def _with_dominators(rows: list[RowGates]) -> list[RowGates]:
+    """Each row with the row that dominates it, on the unrounded figures, per model; the
+    baseline row takes no part."""
+    from dataclasses import replace
+
+    from .pareto import front
+
+    by_model: dict[str, list[RowGates]] = {}
+    for row in rows:
+        if not row.is_baseline:
+            by_model.setdefault(row.model, []).append(row)
+    dominators = {}
+    for members in by_model.values():
+        figures = {row.index: (float(dict(row.properties)[ERROR]), float(dict(row.properties)[RATE]))
+                   for row in members}
+        labels = {row.index: row.label for row in members}
+        for index, other in front([(i, *figures[i]) for i in figures]).dominated_by.items():
+            dominators[index] = Dominator(other, labels[other], *figures[other])
+    return [replace(row, dominated_by=dominators[row.index]) if row.index in dominators else row for row in rows]
 
 
 def _regression(previous: dict, row: dict, checks: dict, tolerances: Tolerances) -> Regression:
