@@ -29,6 +29,9 @@ BOUND = "bound"  # "upper": a limit holds for the value's pessimistic confidence
 XFAIL = "xfail"  # a reason (an issue id): this rule's checks are expected to fail
 FAIL_ON_IMPROVEMENT = "fail-on-improvement"  # a regression item fails when the row got better too
 SETTINGS = (SIGNIFICANCE, BOUND, XFAIL, FAIL_ON_IMPROVEMENT)
+# ``pareto = true``: the row fails when another row of its model dominates it (``core.pareto``);
+# ``pareto = false`` in a later rule takes the check off the rows it matches.
+PARETO = "pareto"
 
 
 DEFAULT_ERROR_TOLERANCE = 0.005  # 0.5 percentage point
@@ -54,7 +57,7 @@ class Check:
     """One limit: ``name`` is the item name (``max-relative-error``, ``min:WWB, similarity``)."""
 
     name: str
-    kind: str  # "max" or "min"; "tolerance" for the regression tolerances
+    kind: str  # "max" or "min"; "tolerance" for the regression tolerances; "pareto"; "off" (pareto = false)
     column: str  # the derived or metric column the limit applies to
     limit: float
 
@@ -112,12 +115,14 @@ def parse_rule(table: dict, source: str) -> Rule:
             checks.append(Check(key, "tolerance", "compression rate", _rate(value, key, source)))
         elif key == "metrics":
             checks.extend(_metric_checks(value, source))
+        elif key == PARETO:
+            checks.append(Check(PARETO, PARETO if _bool(value, key, source) else "off", "", 0.0))
         elif isinstance(key, str) and (key.startswith("min:") or key.startswith("max:")):
             kind, column = key.split(":", 1)
             checks.append(_metric_check(column.strip(), kind, value, source))
         else:
-            known = ", ".join([*SELECTORS, MAX_ERROR, MIN_RATE, *TOLERANCES, "metrics", "min:COLUMN", "max:COLUMN",
-                               *SETTINGS])
+            known = ", ".join([*SELECTORS, MAX_ERROR, MIN_RATE, *TOLERANCES, "metrics", PARETO, "min:COLUMN",
+                               "max:COLUMN", *SETTINGS])
             raise RuleError(f"{source}: unknown key {key!r} (known: {known})")
     if XFAIL in settings and not checks:
         raise RuleError(f"{source}: {XFAIL} marks the checks this rule sets, and it sets none")
@@ -251,6 +256,15 @@ def _rate(value, key: str, source: str) -> float:
     if number < 0:
         raise RuleError(f"{source}: {key}: {value!r} must not be negative")
     return number
+
+
+def _bool(value, key: str, source: str) -> bool:
+    """A TOML boolean, or ``true`` / ``false`` as the command-line form writes it."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise RuleError(f"{source}: {key}: expected true or false, not {value!r}")
 
 
 def _glob(value, key: str, source: str) -> str:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config.rules import (BOUND, FAIL_ON_IMPROVEMENT, MAX_ERROR_INCREASE, MAX_RATE_DECREASE, SIGNIFICANCE,
-                            TOLERANCES, Check, Rule, Tolerances, winning_checks, winning_settings)
+from ..config.rules import (BOUND, FAIL_ON_IMPROVEMENT, MAX_ERROR_INCREASE, MAX_RATE_DECREASE, PARETO,
+                            SIGNIFICANCE, TOLERANCES, Check, Rule, Tolerances, winning_checks, winning_settings)
 from ..spec import ERROR, INT4, INT8, LORA_RANK, MODE, PLOT_NAME, RATE, SIZE, stderr_column
 from .ledger import FAILED, PASSED, XFAILED
 from .names import short
@@ -40,6 +40,16 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Dominator:
+    """The row of the same model that dominates a row (``core.pareto``), with its figures."""
+
+    index: object
+    label: str
+    error: float
+    rate: float
+
+
+@dataclass(frozen=True)
 class RowGates:
     index: object  # the row's index in ``Results.derived``
     label: str  # how messages name the row: "int4 (data-free)", "MODEL: int4" in multi-model files
@@ -55,14 +65,18 @@ class RowGates:
     error_stderr: float | None = None  # of the average relative error, from the metrics' stderrs
     regression_xfail: str | None = None  # the rule setting this row's tolerances expects a regression
     noise_unknown: bool = False  # a rule asks for significance or a bound, and nothing has a stderr
+    dominated_by: Dominator | None = None  # None on the Pareto front, and for the baseline row
+    pareto: Rule | None = None  # the rule whose ``pareto = true`` gives the row its pareto check
 
     @property
     def ungated(self) -> bool:
-        return not self.is_baseline and not self.outcomes and self.regression is None
+        return not self.is_baseline and not self.outcomes and self.regression is None and self.pareto is None
 
     def check_names(self) -> list[str]:
         """The row's checks, as items: its limits, its regression, --compviz-strict's."""
         names = [o.check.name for o in self.outcomes]
+        if self.pareto is not None:
+            names.append(PARETO)
         if self.regression is not None:
             names.append(REGRESSION)
         if self.strict and self.ungated:
@@ -75,11 +89,15 @@ class RowGates:
             return self.regression.passed
         if check == GATED:
             return False
+        if check == PARETO:
+            return self.dominated_by is None
         return next(o.passed for o in self.outcomes if o.check.name == check)
 
     def xfail_reason(self, check: str) -> str | None:
         if check == REGRESSION:
             return self.regression_xfail
+        if check == PARETO:
+            return self.pareto.xfail if self.pareto is not None else None
         return next((o.xfail for o in self.outcomes if o.check.name == check), None)
 
     def expected_status(self, check: str) -> str:
@@ -136,6 +154,7 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
         reference = references.get(model)
         sigma = error_stderr(row, reference, metrics) if reference is not None and not is_baseline else None
         regression_xfail, noise_unknown = None, False
+        pareto = None
         if not is_baseline:
             matching = [rule for rule in rules if rule.matches(model, mode, plot_name)]
             # "matched" means selected a row, even where a later rule overrides all its checks.
@@ -145,7 +164,9 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
             z = settings[SIGNIFICANCE][0] if SIGNIFICANCE in settings else None
             bound = BOUND in settings
             for check, rule in checks.values():
-                if check.kind != "tolerance":
+                if check.kind == PARETO:
+                    pareto = rule
+                elif check.kind not in ("tolerance", "off"):
                     stderr = sigma if check.column == ERROR else _metric_stderr(row, check.column)
                     outcome = _outcome(check, rule, row.get(check.column, _ABSENT), stderr if bound else None,
                                        z if bound else None, rule.xfail)
@@ -173,7 +194,9 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
                       (SIZE, row[SIZE])] + [(c, row[c]) for c in metric_columns]
         rows.append(RowGates(index, label, line, model, mode, plot_name, is_baseline, tuple(outcomes),
                              tuple((k, _plain(v)) for k, v in properties), regression, strict, sigma,
-                             regression_xfail, noise_unknown and (bool(outcomes) or regression is not None)))
+                             regression_xfail, noise_unknown and (bool(outcomes) or regression is not None),
+                             pareto=pareto))
+    rows = _with_dominators(rows)
     missing: list[str] = []
     if baseline is not None:
         models = {row.model for row in rows} if table.own_model else {None}
@@ -198,6 +221,27 @@ def _baseline_reference(baseline, reference, model, baseline_mode: str, has_lora
         return None
     return baseline.find(row_key(model, baseline_mode, reference[INT4], reference[INT8],
                                  reference[LORA_RANK] if has_lora else None))
+
+
+def _with_dominators(rows: list[RowGates]) -> list[RowGates]:
+    """Each row with the row that dominates it, on the unrounded figures, per model; the
+    baseline row takes no part."""
+    from dataclasses import replace
+
+    from .pareto import front
+
+    by_model: dict[str, list[RowGates]] = {}
+    for row in rows:
+        if not row.is_baseline:
+            by_model.setdefault(row.model, []).append(row)
+    dominators = {}
+    for members in by_model.values():
+        figures = {row.index: (float(dict(row.properties)[ERROR]), float(dict(row.properties)[RATE]))
+                   for row in members}
+        labels = {row.index: row.label for row in members}
+        for index, other in front([(i, *figures[i]) for i in figures]).dominated_by.items():
+            dominators[index] = Dominator(other, labels[other], *figures[other])
+    return [replace(row, dominated_by=dominators[row.index]) if row.index in dominators else row for row in rows]
 
 
 def _regression(previous: dict, row: dict, checks: dict, tolerances: Tolerances, spread=None, z=None,

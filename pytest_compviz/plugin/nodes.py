@@ -126,6 +126,7 @@ class CheckItem(CompvizItem):
 
 
 def _check_properties(row, check: str) -> list[tuple[str, object]]:
+    from ..config.rules import PARETO
     from ..core.gates import GATED, REGRESSION
 
     if check == REGRESSION:
@@ -134,5 +135,11 @@ def _check_properties(row, check: str) -> list[tuple[str, object]]:
                 ("max error increase", r.error_tolerance), ("max rate decrease", r.rate_tolerance)]
     if check == GATED:
         return [("check", GATED)]
+    if check == PARETO:
+        by = row.dominated_by
+        found = [("check", check), ("rule", row.pareto.source)]
+        if by is not None:
+            found += [("dominated by", by.label), ("dominating error", by.error), ("dominating rate", by.rate)]
+        return found
     outcome = next(o for o in row.outcomes if o.check.name == check)
     return [("check", check), ("limit", outcome.check.limit), ("rule", outcome.rule.source)]

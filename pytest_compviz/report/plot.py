@@ -81,6 +81,8 @@ class Overlay:
     failing: frozenset = frozenset()  # frame indexes of rows with a failed gate: ringed in red
     error_limits: tuple = ()  # (series label, limit) where one max-error limit covers a whole series
     previous: tuple = ()  # (frame index, baseline error, baseline rate): faint point, arrow to now
+    front: tuple = ()  # frame indexes of the Pareto front (``core.pareto``): a step line through them
+    dominated: frozenset = frozenset()  # frame indexes of the dominated rows: drawn hollow
 
 
 def series_error_limits(points: tuple[Point, ...], limits: dict) -> tuple:
@@ -126,6 +128,7 @@ def trade_off_figure(points: tuple[Point, ...], model: str, baseline_mode: str, 
             axes.plot([p.error for p in rows], [p.rate for p in rows], marker=marker, color=color,
                       linestyle="none", markersize=11, label=name)
 
+    _draw_front(axes, points, overlay)
     _draw_overlay(axes, points, overlay)
 
     axes.set_title(f"Accuracy/footprint trade-off: {model}", parse_math=False)
@@ -141,6 +144,55 @@ def trade_off_figure(points: tuple[Point, ...], model: str, baseline_mode: str, 
     axes.margins(x=0.12, y=0.08)
     _draw_labels(figure, axes, points, overlay, legend)
     return figure
+
+
+FRONT_LABEL = "Pareto front"
+DOMINATED_LABEL = "dominated (hollow)"
+_FRONT_COLOR = "0.35"
+
+
+def front_line(points: tuple[Point, ...], overlay: Overlay) -> list[tuple[float, float]]:
+    """The vertices of the front's step line (drawn ``steps-post``), by error: at each error, the
+    best rate reachable with no more error. It runs on to the largest error of the compared rows,
+    so every dominated point lies under it. Empty when there is no line to draw."""
+    on_front = sorted((p for p in points if p.index in overlay.front), key=lambda p: (p.error, -p.rate))
+    if not on_front:
+        return []
+    vertices = [(p.error, p.rate) for p in on_front]
+    last = max((p.error for p in points if p.index in overlay.dominated), default=vertices[-1][0])
+    if last > vertices[-1][0]:
+        vertices.append((last, vertices[-1][1]))
+    return vertices if len(vertices) > 1 else []
+
+
+def _step_segments(vertices: list[tuple[float, float]]) -> list[tuple[float, float, float, float]]:
+    """The segments ``steps-post`` draws through ``vertices``: across, then up or down."""
+    segments = []
+    for (x0, y0), (x1, y1) in zip(vertices, vertices[1:]):
+        segments.append((x0, y0, x1, y0))
+        if y1 != y0:
+            segments.append((x1, y0, x1, y1))
+    return segments
+
+
+def _draw_front(axes, points: tuple[Point, ...], overlay: Overlay) -> None:
+    """The front's step line and the dominated points redrawn hollow (white face, their series'
+    edge colour), each with its legend entry when there is one to show."""
+    vertices = front_line(points, overlay)
+    if vertices:
+        axes.plot([x for x, _ in vertices], [y for _, y in vertices], drawstyle="steps-post", color=_FRONT_COLOR,
+                  linewidth=3, alpha=0.45, zorder=1.5, solid_joinstyle="miter", label=FRONT_LABEL)
+    dominated = [p for p in points if p.index in overlay.dominated and p.kind != "baseline"]
+    styles = {series.label: (series.marker, series.color, 7) for series in SERIES}
+    styles["int8"] = ("P", "tab:gray", _MARKER_SIZES["int8"])
+    for kind, (marker, color, size) in styles.items():
+        rows = [p for p in dominated if p.kind == kind]
+        if rows:
+            axes.plot([p.error for p in rows], [p.rate for p in rows], marker=marker, markersize=size,
+                      markerfacecolor="white", markeredgecolor=color, linestyle="none")
+    if dominated:  # the legend's sample: a hollow circle, whatever the series
+        axes.plot([], [], marker="o", markersize=7, markerfacecolor="white", markeredgecolor=_FRONT_COLOR,
+                  linestyle="none", label=DOMINATED_LABEL)
 
 
 def _by_rate(point: Point) -> tuple[bool, float]:
@@ -185,6 +237,9 @@ def _draw_labels(figure, axes, points: tuple[Point, ...], overlay: Overlay, lege
             line = [at[p.index] for p in sorted((p for p in points if p.kind == series.label), key=_by_rate)]
             segments += [(*a, *b) for a, b in zip(line, line[1:])]
     segments += [(*xy, *at[index]) for xy, (index, _, _) in zip(before, overlay.previous)]
+    for x0, y0, x1, y1 in _step_segments(front_line(points, overlay)):
+        start, end = pixels([(x0, y0), (x1, y1)])
+        segments.append((*start, *end))
     bounds = tuple(axes.bbox.extents)
     for x, _ in pixels([(limit * 100, 0.0) for _, limit in overlay.error_limits]):
         segments.append((x, bounds[1], x, bounds[3]))

@@ -13,7 +13,8 @@ from pathlib import Path
 from ..baseline.document import result_rows, run_document
 from ..core.gates import GATED, REGRESSION
 from ..core.ledger import FAILED, NOT_RUN, PASSED, XFAILED
-from ..core.messages import check_message, plural
+from ..config.rules import MAX_ERROR, PARETO
+from ..core.messages import check_message, dominance_figures, plural
 from ..spec import ERROR, RATE
 
 STEP_SUMMARY_LIMIT = 1024 * 1024  # GitHub's limit per step, in bytes
@@ -52,6 +53,19 @@ def _regression_entry(row, statuses: dict) -> dict | None:
     return entry
 
 
+def _pareto_entry(row, statuses: dict) -> dict | None:
+    """Whether another row of the model dominates this one; the check's status where a rule sets
+    ``pareto = true``. None for the baseline row, which takes no part."""
+    if row.is_baseline:
+        return None
+    by = row.dominated_by
+    entry = {"dominated by": by.label if by else None, "dominating error": by.error if by else None,
+             "dominating rate": by.rate if by else None}
+    if row.pareto is not None:
+        entry.update(status=statuses[PARETO], rule=row.pareto.source, message=check_message(row, PARETO))
+    return entry
+
+
 def run_rows(report) -> list[dict]:
     """Baseline-format rows of one input (``outputs.InputReport``), each with its checks' statuses
     and its verdict."""
@@ -65,6 +79,7 @@ def run_rows(report) -> list[dict]:
         row["regression"] = _regression_entry(gates, statuses)
         if gates.error_stderr is not None:
             row[f"{ERROR} stderr"] = gates.error_stderr
+        row["pareto"] = _pareto_entry(gates, statuses)
         if GATED in statuses:
             row["strict"] = {"status": statuses[GATED], "message": check_message(gates, GATED)}
         row["verdict"] = "reference" if gates.is_baseline else report.verdicts[gates.index].verdict
@@ -107,6 +122,8 @@ def _limits(row) -> str:
             parts.append(f"rate {'≥' if o.check.kind == 'min' else '≤'} {o.check.limit:g}x")
         else:
             parts.append(f"'{o.check.column}' {'≥' if o.check.kind == 'min' else '≤'} {o.check.limit:g}")
+    if row.pareto is not None:
+        parts.append("on the Pareto front")
     return "; ".join(parts)
 
 
@@ -181,6 +198,7 @@ def summary_markdown(reports, baseline, output_dir: Path, notes=(), errors=(), i
                     elif status == XFAILED:
                         sections.append(f"- ⚠️ xfail ({_cell(row.xfail_reason(check))}):"
                                         f" {_cell(check_message(row, check, description))}")
+            sections += _pareto_lines(rows)
         if run.gates.new_rows:
             sections.append("New since the baseline: " + "; ".join(map(_cell, run.gates.new_rows)) + "\n")
         if run.gates.missing_rows:
@@ -197,6 +215,27 @@ def summary_markdown(reports, baseline, output_dir: Path, notes=(), errors=(), i
     head += [f"❌ {_cell(error)}\n" for error in errors]
     head += [f"⚠️ {_cell(note)}\n" for note in notes]
     return "\n".join(head + sections).rstrip() + "\n"
+
+
+def _pareto_lines(rows) -> list[str]:
+    """Per dominated row, the row dominating it; then, for each max-relative-error limit the
+    model's rows have (with its rule), the highest-rate row within it."""
+    lines = [f"- ⚪ {_cell(row.label)} is dominated by {_cell(row.dominated_by.label)}"
+             f" ({dominance_figures(row)})" for row in rows if row.dominated_by is not None]
+    compared = [row for row in rows if not row.is_baseline]
+    limits = sorted({(o.check.limit, o.rule.source) for row in compared for o in row.outcomes
+                     if o.check.name == MAX_ERROR})
+    parts = []
+    for limit, source in limits:
+        within = [row for row in compared if dict(row.properties)[ERROR] <= limit + 1e-12]
+        # The highest rate, then the lowest error, then the file's order.
+        best = min(within, key=lambda r: (-dict(r.properties)[RATE], dict(r.properties)[ERROR]), default=None)
+        found = "none within" if best is None else (
+            f"{_cell(best.label)}, {dict(best.properties)[RATE]:.1f}x at {dict(best.properties)[ERROR]:.1%}")
+        parts.append(f"{limit:.1%} ({_cell(source)}): {found}")
+    if parts:
+        lines.append("\nBest compression within each rule's error limit: " + "; ".join(parts))
+    return [line + "\n" if i == len(lines) - 1 else line for i, line in enumerate(lines)]
 
 
 def _link(path: Path, output_dir: Path) -> str:
