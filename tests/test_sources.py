@@ -546,14 +546,27 @@ def test_assemble_problem_inside_a_folder_names_the_file_read(evals):
 def test_assemble_warns_when_one_models_runs_are_not_comparable(evals):
     limited = json.loads(NEW.read_text())  # limit 100, lambada_openai on 100 documents
     write(evals / "evals" / "limited.json", json.dumps(limited))
+    write(evals / "evals" / "limited-again.json", json.dumps(limited))
+    shutil.copytree(evals / "evals" / "fp32", evals / "evals" / "fp32-other")
     rows = [
         fp32_row(**{"lm-eval": "evals/fp32"}),
         int4_row(**{"lm-eval": "evals/limited.json"}),
-        int4_row(**{"lm-eval": "evals/limited.json", "plot name": "again"}),
-        {**fp32_row(**{"lm-eval": "evals/fp32"}), "model": "other"},
+        int4_row(**{"lm-eval": "evals/limited-again.json", "plot name": "again"}),
+        {**fp32_row(**{"lm-eval": "evals/fp32-other"}), "model": "other"},
         {**int4_row(**{"lm-eval": "evals/int4"}), "model": "other"},
     ]
     assembled = assemble(manifest(evals, rows), evals)
     assert [str(w) for w in assembled.warnings] == [
         "sweep.csv:2: column 'lm-eval': lm-eval results of model 'llama' are not comparable:"
         " limit (line 2: None; lines 3, 4: 100); lambada_openai n-samples (line 2: 5153; lines 3, 4: 100)"]
+
+
+def test_two_rows_reading_one_evaluation_output_are_named_in_a_warning(evals):
+    # A copied path: the compressed row points at the fp32 row's lm-eval folder.
+    raw = manifest(evals, [
+        fp32_row(**{"lm-eval": "evals/fp32", "model path": "models/fp32", "WWB, similarity": "1.0"}),
+        int4_row(**{"lm-eval": "evals/fp32/", "wwb": "wwb/int4", "model path": "models/int4"}),
+    ])
+    warnings = [str(w) for w in assemble(raw, evals).warnings]
+    assert warnings == [f"sweep.csv:2: column 'lm-eval': lines 2, 3 read the same lm-eval file"
+                        f" 'evals/fp32/{OLD.name}': one evaluation cannot measure two configurations (a copied path?)"]

@@ -91,7 +91,7 @@ def load_baseline(path: Path, shown: str, settings: Settings) -> Baseline:
                                     f" null, not {value!r}")
     # A row whose checks did not run in that run (deselected, xfailed, skipped) was never vouched
     # for: it is no reference.
-    checked = [row for row in rows if row.get("verdict") != "not run"]
+    checked = [row for row in rows if row.get("verdict") not in ("not run", "xfailed")]
     return _index(shown, checked, document.get("created"), document.get("git_commit"))
 
 

@@ -73,7 +73,7 @@ def assemble(raw: RawTable, base_dir: Path,
         builder.fill_row(position, index)
     if builder.problems:
         raise InvalidResults(raw.path, builder.problems)
-    return Assembled(builder.table(), builder.sources, builder.not_comparable())
+    return Assembled(builder.table(), builder.sources, builder.not_comparable() + builder.shared_sources())
 
 
 def to_csv(assembled: Assembled) -> str:
@@ -244,6 +244,19 @@ class _Builder:
                     f"lm-eval results of model {model!r} are not comparable: " + "; ".join(differences),
                     line=min(lines), column=LM_EVAL))
         return warnings
+
+    def shared_sources(self) -> list[Problem]:
+        """One warning per evaluation output read by more than one row: two configurations cannot
+        have been measured by one run (a copied path), and the numbers would agree by construction."""
+        readers: dict[tuple[str, str], list[int]] = {}
+        for index, found in self.sources.items():
+            for kind, file, _ in found:
+                if kind in (LM_EVAL, WWB):
+                    readers.setdefault((kind, file), []).append(self.raw.line_of(index))
+        return [Problem(self.raw.path, f"lines {', '.join(map(str, lines))} read the same {kind} file {file!r}:"
+                        " one evaluation cannot measure two configurations (a copied path?)",
+                        line=lines[0], column=kind)
+                for (kind, file), lines in readers.items() if len(set(lines)) > 1]
 
     def _by_value(self, values: dict) -> str:
         """``(line 2: None; lines 3, 4: 100)``: each value once, with the lines that have it."""

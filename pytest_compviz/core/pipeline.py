@@ -42,6 +42,7 @@ class FileRun:
 def run_file(path: Path, options, baseline=None, shown: str | None = None) -> FileRun:
     """``options``: ``config.options.RunOptions``; ``baseline``: ``baseline.load.Baseline``.
     Raises ``InputUnusable`` (a usage error); any other failure is the file's problem."""
+    from ..config.rules import RuleError
     from .gates import evaluate
     from .results import load_results
 
@@ -57,7 +58,10 @@ def run_file(path: Path, options, baseline=None, shown: str | None = None) -> Fi
         return FileRun(path, shown, _sha256(path), problems=(Problem(
             shown, f"could not be read: {type(exc).__name__}: {exc} (a pytest-compviz bug: please report it"
                    " with the file)"),))
-    gates = evaluate(results, options.rules, baseline, options.tolerances, options.strict)
+    try:
+        gates = evaluate(results, options.rules, baseline, options.tolerances, options.strict)
+    except RuleError as exc:  # a rule its rows cannot use (a bound without a significance for them)
+        return FileRun(path, shown, _sha256(path), problems=(Problem(shown, str(exc)),))
     return FileRun(path, shown, _sha256(path), results, gates, warnings=tuple(results.warnings))
 
 
@@ -129,6 +133,13 @@ def file_warnings(run, baseline) -> list[str]:
     other_models = unbaselined(run, baseline)
     if other_models:
         found.append(other_models)
+    within_noise = [f"{row.label} (+{row.regression.error_delta * 100:.2f} pp, z = {row.regression.z:.2f})"
+                    for row in run.gates.rows if row.regression is not None and row.regression.within_noise]
+    if within_noise:
+        # Passing by significance alone is what the rule asked for, but never silently: a stderr
+        # typed in the wrong unit would otherwise switch the regression check off unseen.
+        found.append(f"{run.shown}: error increases beyond the tolerance passed as noise (below the rule's"
+                     f" significance): " + "; ".join(within_noise))
     noiseless = [row.label for row in run.gates.rows if row.noise_unknown]
     if noiseless:
         found.append(f"{run.shown}: a rule asks for significance or a bound, but no standard error is known for"

@@ -62,6 +62,11 @@ class Regression:
         return self.error_delta > self.error_tolerance + 1e-12 and self.significant
 
     @property
+    def within_noise(self) -> bool:
+        """Rose beyond the tolerance, and passes only because the rise is not significant."""
+        return self.error_delta > self.error_tolerance + 1e-12 and not self.significant
+
+    @property
     def improved(self) -> bool:
         """Better than the baseline beyond the tolerance: the baseline is out of date."""
         return -self.error_delta > self.error_tolerance + 1e-12 or self.rate_delta > self.rate_tolerance + 1e-12

@@ -126,6 +126,15 @@ def _bounds_check(metric: Metric):
     )
 
 
+def _stderr_range_check(metric: Metric):
+    import pandera.pandas as pa
+
+    if metric.minimum is None or metric.maximum is None:
+        return None
+    most = (metric.maximum - metric.minimum) / 2
+    return pa.Check(lambda s: s <= most, name=f"stderr-range:{most:g}")
+
+
 def _fmt_bound(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
@@ -158,8 +167,11 @@ def _build_schema(model_column: str, settings: Settings):
         columns[metric.column] = _number_column(
             [_bounds_check(metric), positive if metric.positive else None]
         )
-        # Optional, and empty where a source gives no standard error (lm-eval's "N/A").
-        columns[stderr_column(metric.column)] = _number_column([nonnegative], nullable=True, required=False)
+        # Optional, and empty where a source gives no standard error (lm-eval's "N/A"). Within a
+        # bounded metric's range it is at most half the range (a spread of values in [0, 1] has a
+        # standard deviation of at most 0.5): a larger one is a unit slip, e.g. points for a fraction.
+        columns[stderr_column(metric.column)] = _number_column(
+            [nonnegative, _stderr_range_check(metric)], nullable=True, required=False)
     rules = _row_rules(model_column, settings)
     return pa.DataFrameSchema(
         columns,
@@ -218,6 +230,9 @@ def _pandera_problems(raw: RawTable, values: pd.DataFrame, settings: Settings, s
 def _cell_message(check: str, text: str) -> str:
     if check == "not_nullable":
         return "is empty; a number is required" if text == "" else "is not a finite number"
+    if check.startswith("stderr-range:"):
+        return (f"must be at most {check.split(':', 1)[1]}, half the metric's range (a standard error in"
+                " percent where a fraction is expected?)")
     if check.startswith("bounds:"):
         _, low, high = check.split(":")
         if low and high:

@@ -158,18 +158,30 @@ def _save_decision(out: RunOutputs, ledger: Ledger, options) -> bool:
     return True
 
 
+def _vouched(row: dict) -> bool:
+    """Every check of the row ran, and none was an expected failure. (A row of a run saved for its
+    improvements may still have a deselected check: its verdict then says failed, not not run.)"""
+    statuses = [gate["status"] for gate in row.get("gates") or []]
+    statuses += [row[part]["status"] for part in ("regression", "pareto", "strict")
+                 if isinstance(row.get(part), dict) and "status" in row[part]]
+    return row.get("verdict") not in (NOT_RUN, XFAILED) and NOT_RUN not in statuses and XFAILED not in statuses
+
+
 # A saved baseline's outcome when the run failed only because rows were better than the old
 # baseline (fail-on-improvement): a refreshed reference, which later runs may compare with.
 IMPROVED = "improved"
 
 
 def _save(out: RunOutputs, document: dict, options) -> None:
-    """Rows whose checks did not all run are not saved: the file keeps their previous values."""
+    """Rows whose checks did not all run, or that carry an expected failure, are not saved: the
+    file keeps their previous values (an xfailed row saved would make its worse figures the
+    reference once the mark is dropped)."""
     from ..baseline.load import BaselineError, key_of
     from ..baseline.store import save_baseline
 
-    keep = {key_of(row) for row in document["rows"] if row.get("verdict") == NOT_RUN}
-    saved = {**document, "rows": [row for row in document["rows"] if row.get("verdict") != NOT_RUN]}
+    unvouched = [row for row in document["rows"] if not _vouched(row)]
+    keep = {key_of(row) for row in unvouched}
+    saved = {**document, "rows": [row for row in document["rows"] if _vouched(row)]}
     if document.get("outcome") == FAILED:  # saved anyway: its only failures were rows that got better
         saved["outcome"] = IMPROVED
     shown = options.shown(options.save_baseline)
@@ -177,8 +189,9 @@ def _save(out: RunOutputs, document: dict, options) -> None:
         save_baseline(options.save_baseline, saved, shown, keep)
         out.files.append(options.save_baseline)
         if keep:
-            out.notes.append(f"baseline {shown}: {len(keep)} row{'s' if len(keep) != 1 else ''} not run this"
-                             " time keep their saved values")
+            out.notes.append(f"baseline {shown}: " + ("1 row not run (or xfailed) this time keeps its saved values"
+                             if len(keep) == 1 else f"{len(keep)} rows not run (or xfailed) this time keep their"
+                             " saved values"))
     except BaselineError as exc:
         out.errors.append(f"baseline not saved: {exc}")
     except OSError as exc:

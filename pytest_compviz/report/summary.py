@@ -187,7 +187,7 @@ def summary_markdown(reports, baseline, output_dir: Path, notes=(), errors=(), i
                              key=lambda r: verdicts[r.index].verdict != FAILED)
             for row in ordered:
                 figures = dict(row.properties)
-                error = f"{figures[ERROR]:.1%}" + (f" ± {row.error_stderr * 100:.1f}" if row.error_stderr is not None else "")
+                error = f"{figures[ERROR]:.1%}" + (f" ± {row.error_stderr * 100:.1f} pp" if row.error_stderr is not None else "")
                 lines.append(f"| {_cell(row.label)} | {error} | {figures[RATE]:.1f}x | "
                              f"{_cell(_limits(row))} | {_delta(row)} | {_RESULT[verdicts[row.index].verdict]} |")
             sections.append("\n".join(lines) + "\n")
