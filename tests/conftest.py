@@ -95,6 +95,21 @@ def llama2_expected_md() -> bytes:
 
 NO_CACHE = ("-p", "no:cacheprovider")
 
+# The project's demo rules, as in its pyproject.toml (every compressed row gated by rule 1).
+DEMO_RULES = """
+[tool.compviz]
+output-dir = "report"
+
+[[tool.compviz.rules]]
+mode = "*"
+max-relative-error = "9%"
+min-compression-rate = 4.5
+
+[[tool.compviz.rules]]
+mode = "int4 + awq*"
+max-relative-error = "6%"
+"""
+
 # The compressed rows of llama2_asym.csv as messages name them, by file line (line 11 is fp32).
 LLAMA2_ROWS_BY_LINE = {
     2: "int4 + awq + scale estimation + gptq (gptq)",

@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import LLAMA2_CSV, LLAMA2_EXPECTED_MD, LLAMA2_ROWS, LLAMA2_ROWS_BY_LINE, run
+from conftest import DEMO_RULES, LLAMA2_CSV, LLAMA2_EXPECTED_MD, LLAMA2_ROWS, LLAMA2_ROWS_BY_LINE, run
 
 from pytest_compviz.cli import main as compviz_main
 
@@ -27,20 +27,7 @@ MODEL = "meta-llama_Llama-2-7b-chat-hf"
 ACC, ACC_STDERR = "lambada-openai, acc", "lambada-openai, acc stderr"
 REPORT_SUMMARY = ["compviz.json", "summary.md"]  # what a run writes besides tables and plots
 
-# Every compressed row gated (rule 1), as the project's own pyproject.toml does.
-RULES = """
-[tool.compviz]
-output-dir = "report"
-
-[[tool.compviz.rules]]
-mode = "*"
-max-relative-error = "9%"
-min-compression-rate = 4.5
-
-[[tool.compviz.rules]]
-mode = "int4 + awq*"
-max-relative-error = "6%"
-"""
+RULES = DEMO_RULES  # every compressed row gated (rule 1)
 
 # The lm-eval folder of each manifest line, and the file read in it.
 FOLDER_BY_LINE = {2: "gptq", 3: "100-int4", 4: "data-free", 5: "rank-32", 6: "rank-128", 7: "80-int4",

@@ -9,26 +9,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import LLAMA2_EXPECTED_MD, LLAMA2_ROWS, NO_CACHE, run
+from conftest import DEMO_RULES, LLAMA2_EXPECTED_MD, LLAMA2_ROWS, NO_CACHE, run
 
 pytestmark = pytest.mark.usefixtures("heavy_modules_loaded")
-
-
-# The project's demo rules, as in its pyproject.toml.
-DEMO_RULES = """
-[tool.compviz]
-output-dir = "report"
-
-[[tool.compviz.rules]]
-mode = "*"
-max-relative-error = "9%"
-min-compression-rate = 4.5
-
-[[tool.compviz.rules]]
-mode = "int4 + awq*"
-max-relative-error = "6%"
-"""
-
 
 
 def sha256(path: Path) -> str:
