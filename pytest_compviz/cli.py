@@ -186,8 +186,9 @@ def _report(options, verbose: bool = False) -> int:
                 if status == XFAILED:
                     print(f"XFAIL {run.shown}: {check} of {row.label} - {row.xfail_reason(check)}")
                 if status == FAILED:
-                    print(f"FAILED {run.shown}: {check} of {row.label}:"
-                          f" {check_message(row, check, baseline.describe() if baseline else '')}")
+                    message = check_message(row, check, baseline.describe() if baseline else "")
+                    message = message.removeprefix(f"{row.label}: ")  # the row is named once, before
+                    print(f"FAILED {run.shown}: {check} of {row.label}: {message}")
     outputs = write_run(runs, ledger, options, baseline, notes, errors)
     for line in run_lines(outputs, options, baseline, options.rules, verbose=verbose):
         print(line)

@@ -83,7 +83,8 @@ def test_an_improvement_fails_only_when_asked_and_only_beyond_the_tolerance():
     better = Regression(0.04, 0.03, 7.0, 7.0, 0.005, 0.05, "rule")
     assert better.passed and not better.only_improved
     asked = Regression(0.04, 0.03, 7.0, 7.0, 0.005, 0.05, "rule", fail_on_improvement=True)
-    assert not asked.passed and asked.only_improved and "save a new baseline" in asked.describe()
+    assert not asked.passed and asked.only_improved and "save this run as the new baseline" in asked.hint()
+    assert better.hint() is None
     within = Regression(0.04, 0.036, 7.0, 7.04, 0.005, 0.05, "rule", fail_on_improvement=True)
     assert within.passed
     faster = Regression(0.04, 0.04, 7.0, 7.2, 0.005, 0.05, "rule", fail_on_improvement=True)
@@ -148,7 +149,7 @@ def test_a_bound_fails_a_row_that_passes_by_its_value_alone_and_says_why(pyteste
     assert bounded.ret == pytest.ExitCode.TESTS_FAILED
     bounded.assert_outcomes(passed=3, failed=1)  # the schema item and two rows
     message = next(line for line in bounded.stdout.lines if line.startswith(f"{ROWS[5]}: average relative error"))
-    assert message.startswith(f"{ROWS[5]}: average relative error 3.9% ± 0.2 (upper bound at z = 2: 4.3%) > 4.2%")
+    assert message.startswith(f"{ROWS[5]}: average relative error 3.9% ± 0.2 pp (upper bound at z = 2: 4.3%) > 4.2%")
     entry = next(g for row in report_json(pytester)["rows"] if row["line"] == 5 for g in row["gates"])
     assert entry["significance"] == 2.0 and entry["bound"] == pytest.approx(entry["value"] + 2 * entry["stderr"])
 
@@ -219,7 +220,8 @@ def test_an_xfail_check_that_passes_fails_strictly_in_both_faces(pytester, resul
     rule = "mode=int4; max-relative-error=9%; xfail=ISSUE-7"
     result = run(pytester, "--compviz-input", CSV, "--compviz-rule", rule)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["*XPASS(strict)*ISSUE-7*"])
+    result.stdout.fnmatch_lines(["int4 (data-free): average relative error 8.5% <= 9.0% (*); expected to fail (ISSUE-7)"
+                                 " but passes now: drop the rule's xfail (XPASS, strict)"])
     summary = (pytester.path / "compviz-report" / "summary.md").read_text(encoding="utf-8")
     assert "expected to fail (ISSUE-7) but passes now: drop the rule's xfail (XPASS, strict)" in summary
     cli = compviz(CSV, "--rule", rule, "--no-step-summary", cwd=pytester.path)
@@ -237,8 +239,9 @@ def test_fail_on_improvement_fails_a_better_row_and_such_a_run_refreshes_the_bas
     refreshed = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "base.json",
                     "--compviz-fail-on-improvement", "--compviz-save-baseline", "base.json")
     assert refreshed.ret == pytest.ExitCode.TESTS_FAILED
-    refreshed.stdout.fnmatch_lines([f"{ROWS[10]}: since the baseline *better than the baseline beyond the tolerance"
-                                    " (fail-on-improvement): save a new baseline (--compviz-save-baseline)*"])
+    refreshed.stdout.fnmatch_lines([f"{ROWS[10]}: since the baseline *(default tolerance); better than the baseline"
+                                    " beyond the tolerance (fail-on-improvement): the baseline is out of date; save this"
+                                    " run as the new baseline"])
     assert "baseline not saved" not in refreshed.stdout.str()
     again = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "base.json", "--compviz-fail-on-improvement")
     assert again.ret == pytest.ExitCode.OK  # the saved run is the new reference

@@ -22,8 +22,9 @@ def outcome_message(label: str, outcome: Outcome) -> str:
     if outcome.bounded != outcome.value:  # bound = "upper": the limit holds for the pessimistic bound
         value, _ = shown_pair(check.column, outcome.value, check.limit)
         spread, _ = shown_pair(check.column, outcome.stderr, check.limit)
+        spread = spread[:-1] + " pp" if spread.endswith("%") else spread  # points of error, as summary.md says
         side = "upper" if check.kind == "max" else "lower"
-        shown_value = f"{value} ± {spread.rstrip('%x')} ({side} bound at z = {outcome.z:g}: {shown_value})"
+        shown_value = f"{value} ± {spread} ({side} bound at z = {outcome.z:g}: {shown_value})"
     text = f"{label}: {check.column} {shown_value} {relation} {shown_limit} ({rule.source})"
     if outcome.xfail is not None and outcome.passed:
         text += (f"; expected to fail ({outcome.xfail}) but passes now: drop the rule's xfail"
@@ -34,6 +35,8 @@ def outcome_message(label: str, outcome: Outcome) -> str:
 def regression_message(row: RowGates, baseline_description: str) -> str:
     text = (f"{row.label}: since the baseline ({baseline_description}): {row.regression.describe()}"
             f" ({row.regression.source})")
+    if row.regression.hint():
+        text += f"; {row.regression.hint()}"
     if row.regression_xfail is not None and row.regression.passed:
         text += f"; expected to regress ({row.regression_xfail}) but passes now: drop xfail (XPASS, strict)"
     return text

@@ -96,11 +96,14 @@ class Regression:
         error += f", allowed +{self.error_tolerance * 100:.2f} pp)"
         rate = (f"compression rate {self.baseline_rate:.2f}x -> {self.rate:.2f}x"
                 f" ({self.rate_delta:+.2f}x, allowed -{self.rate_tolerance:.2f}x)")
-        text = f"{error}; {rate}"
-        if self.only_improved:
-            text += ("; better than the baseline beyond the tolerance (fail-on-improvement): save a new"
-                     " baseline (--compviz-save-baseline)")
-        return text
+        return f"{error}; {rate}"
+
+    def hint(self) -> str | None:
+        """What to do about a failure by improvement alone."""
+        if not self.only_improved:
+            return None
+        return ("better than the baseline beyond the tolerance (fail-on-improvement): the baseline is out of"
+                " date; save this run as the new baseline")
 
 
 __all__ = ["RowKey", "Regression", "Tolerances", "row_key"]

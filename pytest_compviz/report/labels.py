@@ -27,6 +27,8 @@ class Label:
 # Costs of one collision: another label is the worst (unreadable), a marker hides a point, a line
 # through a label only makes it harder to read.
 _LABEL, _MARKER, _LINE, _OUTSIDE = 100.0, 30.0, 4.0, 1000.0
+# A label nearer to another point than to its own reads as that point's: worse than a line through it.
+_AMBIGUOUS = 6.0
 
 
 def place(labels: list[Label], markers: list[Box], segments: list[Segment], bounds: Box,
@@ -47,7 +49,8 @@ def place(labels: list[Label], markers: list[Box], segments: list[Segment], boun
         best, best_cost = None, float("inf")
         for rank, (dx, dy) in enumerate(candidates):
             box = (label.x + dx, label.y + dy, label.x + dx + label.width, label.y + dy + label.height)
-            cost = _cost(box, near_placed, near_markers, near_segments, bounds, rank * 0.01, best_cost)
+            start = rank * 0.01 + (_AMBIGUOUS if _nearer_to_another(box, label, near_markers) else 0.0)
+            cost = _cost(box, near_placed, near_markers, near_segments, bounds, start, best_cost)
             if cost < best_cost:
                 best, best_cost = (dx, dy), cost
                 if cost < 0.5:  # collides with nothing: no later position can beat it by enough
@@ -91,6 +94,21 @@ def _cost(box: Box, placed: list[Box], markers: list[Box], segments: list[tuple[
         if _overlaps(box, extent) and _crosses(box, segment):
             cost += _LINE
     return cost
+
+
+def _nearer_to_another(box: Box, label: Label, markers: list[Box]) -> bool:
+    """Whether some other marker's centre is nearer to the box than the label's own point."""
+    def distance(x: float, y: float) -> float:
+        dx = max(box[0] - x, 0.0, x - box[2])
+        dy = max(box[1] - y, 0.0, y - box[3])
+        return dx * dx + dy * dy
+
+    own = distance(label.x, label.y)
+    for marker in markers:
+        x, y = (marker[0] + marker[2]) / 2, (marker[1] + marker[3]) / 2
+        if (x, y) != (label.x, label.y) and distance(x, y) < own:
+            return True
+    return False
 
 
 def _overlaps(a: Box, b: Box) -> bool:

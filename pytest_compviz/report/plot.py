@@ -148,7 +148,7 @@ def trade_off_figure(points: tuple[Point, ...], model: str, baseline_mode: str, 
 
 FRONT_LABEL = "Pareto front"
 DOMINATED_LABEL = "dominated (hollow)"
-_FRONT_COLOR = "0.35"
+_FRONT_COLOR = "tab:orange"  # apart from the grey limit lines and every series
 
 
 def front_line(points: tuple[Point, ...], overlay: Overlay) -> list[tuple[float, float]]:
