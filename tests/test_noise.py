@@ -367,3 +367,13 @@ def test_a_bound_without_significance_for_some_rows_fails_that_file_in_one_line(
     assert "Traceback" not in result.stdout.str() and "INTERRUPTED" not in result.stdout.str().upper()
     result.stdout.fnmatch_lines(["*--compviz-rule 2 *: bound = \"upper\" needs a significance (a z value) in this"
                                  " rule or an earlier one matching the same rows"])
+
+
+def test_an_xfail_pareto_check_that_passes_says_to_drop_the_mark(pytester, results):
+    results(CSV)
+    result = run(pytester, "--compviz-input", CSV, "--compviz-rule", "mode=*gptq; pareto=true; xfail=ISSUE-9",
+                 "--compviz-rule", "mode=int4; pareto=true; xfail=ISSUE-10")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=1, failed=1, xfailed=1)  # gptq is on the front; data-free is dominated
+    result.stdout.fnmatch_lines([f"{ROWS[2]}: on the Pareto front (*); expected to fail (ISSUE-9) but passes now:"
+                                 " drop the rule's xfail (XPASS, strict)"])

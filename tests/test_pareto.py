@@ -312,9 +312,9 @@ def test_the_front_is_a_label_obstacle_and_the_bytes_stay_the_same(llama2_csv, t
     obstacles = []
     place = labels.place
 
-    def recording_place(labels_, markers, segments, bounds, gap):
+    def recording_place(labels_, markers, segments, bounds, gap, points=None):
         obstacles.extend(segments)
-        return place(labels_, markers, segments, bounds, gap)
+        return place(labels_, markers, segments, bounds, gap, points)
 
     monkeypatch.setattr(labels, "place", recording_place)
     _, figure = llama2_figure(llama2_csv)

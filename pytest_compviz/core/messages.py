@@ -50,7 +50,11 @@ def pareto_message(row: RowGates) -> str:
     """``ROW: dominated by ROW2: error a vs b, rate x vs y (RULE)``, or that the row is on the front."""
     source = f" ({row.pareto.source})" if row.pareto is not None else ""
     if row.dominated_by is None:
-        return f"{row.label}: on the Pareto front{source}"
+        text = f"{row.label}: on the Pareto front{source}"
+        if row.xfail_reason(PARETO) is not None:
+            text += (f"; expected to fail ({row.xfail_reason(PARETO)}) but passes now: drop the rule's xfail"
+                     " (XPASS, strict)")
+        return text
     return f"{row.label}: dominated by {row.dominated_by.label}: {dominance_figures(row)}{source}"
 
 

@@ -32,9 +32,13 @@ _AMBIGUOUS = 6.0
 
 
 def place(labels: list[Label], markers: list[Box], segments: list[Segment], bounds: Box,
-          gap: float) -> list[tuple[float, float]]:
+          gap: float, points: list[tuple[float, float]] | None = None) -> list[tuple[float, float]]:
     """For each label, the offset of its box's lower-left corner from its point, in pixels.
-    Labels are placed in the given order; each one placed is an obstacle for the next."""
+    Labels are placed in the given order; each one placed is an obstacle for the next.
+    ``points``: the plotted points' centres, which a label should not sit nearer to than to its
+    own (default: the markers' centres)."""
+    if points is None:
+        points = [((m[0] + m[2]) / 2, (m[1] + m[3]) / 2) for m in markers]
     placed: list[Box] = []
     offsets = []
     for label in labels:
@@ -44,12 +48,13 @@ def place(labels: list[Label], markers: list[Box], segments: list[Segment], boun
                  label.x + max(dx for dx, _ in candidates) + label.width,
                  label.y + max(dy for _, dy in candidates) + label.height)
         near_markers = [m for m in markers if _overlaps(reach, m)]
+        near_points = [p for p in points if reach[0] <= p[0] <= reach[2] and reach[1] <= p[1] <= reach[3]]
         near_segments = [(s, e) for s in segments if _overlaps(reach, e := _extent(s))]
         near_placed = [b for b in placed if _overlaps(reach, b)]
         best, best_cost = None, float("inf")
         for rank, (dx, dy) in enumerate(candidates):
             box = (label.x + dx, label.y + dy, label.x + dx + label.width, label.y + dy + label.height)
-            start = rank * 0.01 + (_AMBIGUOUS if _nearer_to_another(box, label, near_markers) else 0.0)
+            start = rank * 0.01 + (_AMBIGUOUS if _nearer_to_another(box, label, near_points) else 0.0)
             cost = _cost(box, near_placed, near_markers, near_segments, bounds, start, best_cost)
             if cost < best_cost:
                 best, best_cost = (dx, dy), cost
@@ -96,19 +101,15 @@ def _cost(box: Box, placed: list[Box], markers: list[Box], segments: list[tuple[
     return cost
 
 
-def _nearer_to_another(box: Box, label: Label, markers: list[Box]) -> bool:
-    """Whether some other marker's centre is nearer to the box than the label's own point."""
+def _nearer_to_another(box: Box, label: Label, points: list[tuple[float, float]]) -> bool:
+    """Whether some other point is nearer to the box than the label's own point."""
     def distance(x: float, y: float) -> float:
         dx = max(box[0] - x, 0.0, x - box[2])
         dy = max(box[1] - y, 0.0, y - box[3])
         return dx * dx + dy * dy
 
     own = distance(label.x, label.y)
-    for marker in markers:
-        x, y = (marker[0] + marker[2]) / 2, (marker[1] + marker[3]) / 2
-        if (x, y) != (label.x, label.y) and distance(x, y) < own:
-            return True
-    return False
+    return any((x, y) != (label.x, label.y) and distance(x, y) < own for x, y in points)
 
 
 def _overlaps(a: Box, b: Box) -> bool:

@@ -253,7 +253,8 @@ def _draw_labels(figure, axes, points: tuple[Point, ...], overlay: Overlay, lege
         extent = text.get_window_extent(renderer)
         texts.append(text)
         labels.append(Label(*at[p.index], extent.width, extent.height, sizes[p.index] / 2 * pixels_per_point))
-    for text, offset in zip(texts, place(labels, markers, segments, bounds, gap=3 * pixels_per_point)):
+    for text, offset in zip(texts, place(labels, markers, segments, bounds, gap=3 * pixels_per_point,
+                                              points=[at[p.index] for p in points])):
         text.xyann = offset
 
 
