@@ -220,10 +220,12 @@ def assemble_main(argv: list[str]) -> int:
     from .atomic import atomic_write
     from .config.files import read_file_config
     from .config.options import Given, resolve
-    from .core.manifest import SOURCE_COLUMNS, assemble, lm_eval_metrics, to_csv
+    from .core.manifest import to_csv
     from .core.reader import read_results
+    from .core.results import assemble_results, is_manifest
     from .core.schema import validate
     from .problems import CompvizError, InvalidResults
+    from .spec import SOURCE_COLUMNS
 
     invocation = Path.cwd()
     manifest = invocation / args.manifest
@@ -233,10 +235,10 @@ def assemble_main(argv: list[str]) -> int:
         if args.output and Path(invocation / args.output).resolve() == manifest.resolve():
             raise CompvizError(f"{args.output}: is the manifest itself; name another file")
         raw = read_results(manifest, args.manifest)
-        if not any(column in SOURCE_COLUMNS for column in raw.frame.columns):
+        if not is_manifest(raw.frame.columns):
             raise CompvizError(f"{args.manifest}: is not a manifest: its header has none of the source"
                                f" columns {', '.join(SOURCE_COLUMNS)}")
-        assembled = assemble(raw, manifest.parent, lm_eval_metrics(options.settings.metrics))
+        assembled = assemble_results(raw, manifest, options.settings)
         if args.output:  # nor one of the files it was just assembled from
             target = (invocation / args.output).resolve()
             for index, files in assembled.sources.items():

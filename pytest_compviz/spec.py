@@ -65,6 +65,11 @@ DEFAULT_METRICS: tuple[Metric, ...] = (
 )
 
 
+# A manifest's source columns (see core.manifest): reserved names; a header with one is a manifest.
+LM_EVAL, WWB, MODEL_PATH = "lm-eval", "wwb", "model path"
+SOURCE_COLUMNS = (LM_EVAL, WWB, MODEL_PATH)
+
+
 def stderr_column(column: str) -> str:
     """The optional column holding a metric's standard error: ``lambada-openai, acc stderr``."""
     return f"{column} stderr"

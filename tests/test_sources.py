@@ -14,14 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from pytest_compviz.core.manifest import SOURCE_COLUMNS, assemble, is_manifest, to_csv
+from pytest_compviz.core.manifest import assemble, to_csv
+from pytest_compviz.core.results import is_manifest
 from pytest_compviz.core.reader import read_results
 from pytest_compviz.core.sources import SourceError
 from pytest_compviz.core.sources.lm_eval import read_lm_eval
 from pytest_compviz.core.sources.model_files import GIB, model_size
 from pytest_compviz.core.sources.wwb import read_wwb
 from pytest_compviz.problems import InvalidResults
-from pytest_compviz.spec import parse_lm_eval_spec
+from pytest_compviz.spec import SOURCE_COLUMNS, parse_lm_eval_spec
 
 EVALS = Path(__file__).resolve().parent / "data" / "evals"
 OLD = EVALS / "lm_eval_0.4" / "results_2024-05-03T12-34-56.123456.json"

@@ -5,14 +5,14 @@ the sentences are built in ``messages``; whether a check ran is the ledger's bus
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..config.rules import (BOUND, FAIL_ON_IMPROVEMENT, MAX_ERROR_INCREASE, MAX_RATE_DECREASE, PARETO,
                             SIGNIFICANCE, TOLERANCES, Check, Rule, Tolerances, winning_checks, winning_settings)
-from ..spec import ERROR, INT4, INT8, LORA_RANK, MODE, PLOT_NAME, RATE, SIZE, stderr_column
+from ..spec import ERROR, INT4, INT8, LORA_RANK, MODE, PLOT_NAME, RATE, SIZE
 from .ledger import FAILED, PASSED, XFAILED
 from .names import short
-from .noise import delta_stderr, error_stderr
+from .noise import delta_stderr, error_stderr, metric_stderr
 from .regression import Regression, row_key
 
 REGRESSION = "regression"  # the check name of the comparison with the baseline run
@@ -229,10 +229,7 @@ def _regression_xfail(regression: Regression, checks: dict) -> str | None:
 def _metric_stderr(row: dict, column: str, metric_columns) -> float | None:
     """A declared metric's validated standard error; other columns' ``stderr`` columns are not
     validated, so a bound never uses them."""
-    if column not in metric_columns:
-        return None
-    value = row.get(stderr_column(column))
-    return None if value is None or value != value else float(value)
+    return metric_stderr(row, column) if column in metric_columns else None
 
 
 def _baseline_reference(baseline, reference, model, baseline_mode: str, has_lora: bool) -> dict | None:
@@ -247,8 +244,6 @@ def _baseline_reference(baseline, reference, model, baseline_mode: str, has_lora
 def _with_dominators(rows: list[RowGates]) -> list[RowGates]:
     """Each row with the row that dominates it, on the unrounded figures, per model; the
     baseline row takes no part."""
-    from dataclasses import replace
-
     from .pareto import front
 
     by_model: dict[str, list[RowGates]] = {}
@@ -257,8 +252,10 @@ def _with_dominators(rows: list[RowGates]) -> list[RowGates]:
             by_model.setdefault(row.model, []).append(row)
     dominators = {}
     for members in by_model.values():
-        figures = {row.index: (float(dict(row.properties)[ERROR]), float(dict(row.properties)[RATE]))
-                   for row in members}
+        figures = {}
+        for row in members:
+            values = dict(row.properties)
+            figures[row.index] = (float(values[ERROR]), float(values[RATE]))
         labels = {row.index: row.label for row in members}
         for index, other in front([(i, *figures[i]) for i in figures]).dominated_by.items():
             dominators[index] = Dominator(other, labels[other], *figures[other])
@@ -299,7 +296,7 @@ def _outcome(check: Check, rule: Rule, cell, stderr=None, z=None, xfail=None) ->
     if value in (float("inf"), float("-inf")):  # an extra column pandera did not check
         return Outcome(check, rule, None, False, "not finite", cell, xfail=xfail)
     outcome = Outcome(check, rule, value, False, stderr=stderr, z=z if stderr is not None else None, xfail=xfail)
-    return Outcome(check, rule, value, check.passes(outcome.bounded), stderr=outcome.stderr, z=outcome.z, xfail=xfail)
+    return replace(outcome, passed=check.passes(outcome.bounded))
 
 
 def _plain(value):

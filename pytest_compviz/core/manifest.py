@@ -22,17 +22,13 @@ from pathlib import Path
 import pandas as pd
 
 from ..problems import InvalidResults, Problem
-from ..spec import DEFAULT_METRICS, SIZE, stderr_column
+from ..spec import DEFAULT_METRICS, LM_EVAL, MODEL_PATH, SIZE, SOURCE_COLUMNS, WWB, stderr_column
 from .reader import RawTable
 from .sources import Measurement, SourceError
 from .sources.lm_eval import read_lm_eval
 from .sources.model_files import model_size
 from .sources.wwb import read_wwb
 
-LM_EVAL = "lm-eval"
-WWB = "wwb"
-MODEL_PATH = "model path"
-SOURCE_COLUMNS = (LM_EVAL, WWB, MODEL_PATH)
 MODEL_FILE = "model file"  # a file counted in a model's size (a source with no digest)
 
 WWB_SIMILARITY = "WWB, similarity"
@@ -57,10 +53,6 @@ class Assembled:
     raw: RawTable  # same path, lines, model column and own_model as the manifest's
     sources: dict = field(default_factory=dict)  # row index -> tuple of Source, each file read
     warnings: list = field(default_factory=list)  # Problems: results that are not comparable
-
-
-def is_manifest(columns) -> bool:
-    return any(column in SOURCE_COLUMNS for column in columns)  # results.is_manifest is this, import-free
 
 
 def assemble(raw: RawTable, base_dir: Path,

@@ -25,11 +25,7 @@ def outcome_message(label: str, outcome: Outcome) -> str:
         spread = spread[:-1] + " pp" if spread.endswith("%") else spread  # points of error, as summary.md says
         side = "upper" if check.kind == "max" else "lower"
         shown_value = f"{value} ± {spread} ({side} bound at z = {outcome.z:g}: {shown_value})"
-    text = f"{label}: {check.column} {shown_value} {relation} {shown_limit} ({rule.source})"
-    if outcome.xfail is not None and outcome.passed:
-        text += (f"; expected to fail ({outcome.xfail}) but passes now: drop the rule's xfail"
-                 " (XPASS, strict)")
-    return text
+    return f"{label}: {check.column} {shown_value} {relation} {shown_limit} ({rule.source})"
 
 
 def regression_message(row: RowGates, baseline_description: str) -> str:
@@ -37,8 +33,6 @@ def regression_message(row: RowGates, baseline_description: str) -> str:
             f" ({row.regression.source})")
     if row.regression.hint():
         text += f"; {row.regression.hint()}"
-    if row.regression_xfail is not None and row.regression.passed:
-        text += f"; expected to regress ({row.regression_xfail}) but passes now: drop xfail (XPASS, strict)"
     return text
 
 
@@ -50,11 +44,7 @@ def pareto_message(row: RowGates) -> str:
     """``ROW: dominated by ROW2: error a vs b, rate x vs y (RULE)``, or that the row is on the front."""
     source = f" ({row.pareto.source})" if row.pareto is not None else ""
     if row.dominated_by is None:
-        text = f"{row.label}: on the Pareto front{source}"
-        if row.xfail_reason(PARETO) is not None:
-            text += (f"; expected to fail ({row.xfail_reason(PARETO)}) but passes now: drop the rule's xfail"
-                     " (XPASS, strict)")
-        return text
+        return f"{row.label}: on the Pareto front{source}"
     return f"{row.label}: dominated by {row.dominated_by.label}: {dominance_figures(row)}{source}"
 
 
@@ -74,14 +64,20 @@ def _apart(a: float, b: float, unit: str, decimals: int = 1) -> tuple[str, str]:
 
 
 def check_message(row: RowGates, check: str, baseline_description: str = "") -> str:
-    """The one line of ``check`` of ``row`` (its failure message when it fails)."""
+    """The one line of ``check`` of ``row`` (its failure message when it fails); a check a rule
+    marks xfail that passes says so (it fails: strict)."""
     if check == REGRESSION:
-        return regression_message(row, baseline_description)
-    if check == GATED:
-        return strict_message(row)
-    if check == PARETO:
-        return pareto_message(row)
-    return outcome_message(row.label, next(o for o in row.outcomes if o.check.name == check))
+        text = regression_message(row, baseline_description)
+    elif check == GATED:
+        text = strict_message(row)
+    elif check == PARETO:
+        text = pareto_message(row)
+    else:
+        text = outcome_message(row.label, next(o for o in row.outcomes if o.check.name == check))
+    reason = row.xfail_reason(check)
+    if reason is not None and row.expected_pass(check):
+        text += f"; expected to fail ({reason}) but passes now: drop the rule's xfail (XPASS, strict)"
+    return text
 
 
 def shown_pair(column: str, value: float, limit: float) -> tuple[str, str]:

@@ -32,7 +32,7 @@ def _term_slopes(metric: Metric, r: float, b: float) -> tuple[float, float]:
     return sign / b, -sign * r / (b * b)
 
 
-def _stderr(row: dict, column: str) -> float | None:
+def metric_stderr(row: dict, column: str) -> float | None:
     """A metric's standard error in a row, when it has a usable one (validated inputs and loaded
     baselines only hold finite values >= 0 or none)."""
     value = row.get(stderr_column(column))
@@ -45,7 +45,7 @@ def _stderr(row: dict, column: str) -> float | None:
 
 def has_stderr(rows, metrics) -> bool:
     """Whether any of ``rows`` (dicts) carries a standard error for any of ``metrics``."""
-    return any(_stderr(row, m.column) is not None for row in rows for m in metrics)
+    return any(metric_stderr(row, m.column) is not None for row in rows for m in metrics)
 
 
 def error_stderr(row: dict, base: dict, metrics) -> float | None:
@@ -57,7 +57,8 @@ def error_stderr(row: dict, base: dict, metrics) -> float | None:
     for metric in metrics:
         column = metric.column
         dr, db = _term_slopes(metric, float(row[column]), float(base[column]))
-        variance += (dr * (_stderr(row, column) or 0.0)) ** 2 + (db * (_stderr(base, column) or 0.0)) ** 2
+        variance += (dr * (metric_stderr(row, column) or 0.0)) ** 2
+        variance += (db * (metric_stderr(base, column) or 0.0)) ** 2
     return math.sqrt(variance) / len(metrics)
 
 
@@ -90,12 +91,12 @@ def delta_stderr(row: dict, base: dict, before: dict, before_base: dict | None, 
         b_before = float(before_base[column]) if before_base is not None else b_now
         dr_now, db_now = _term_slopes(metric, float(row[column]), b_now)
         dr_before, db_before = _term_slopes(metric, float(before[column]), b_before)
-        variance += (dr_now * (_stderr(row, column) or 0.0)) ** 2
-        variance += (dr_before * (_stderr(before, column) or 0.0)) ** 2
-        s_now = _stderr(base, column) or 0.0
+        variance += (dr_now * (metric_stderr(row, column) or 0.0)) ** 2
+        variance += (dr_before * (metric_stderr(before, column) or 0.0)) ** 2
+        s_now = metric_stderr(base, column) or 0.0
         if before_base is None or b_before == b_now:
             variance += ((db_now - db_before) * s_now) ** 2  # one measurement of fp32, shared
         else:
-            s_before = _stderr(before_base, column) or 0.0
+            s_before = metric_stderr(before_base, column) or 0.0
             variance += (db_now * s_now) ** 2 + (db_before * s_before) ** 2
     return math.sqrt(variance) / len(metrics)

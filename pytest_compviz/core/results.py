@@ -11,7 +11,7 @@ from .metrics import derive, precomputed_mismatches
 from ..problems import Problem
 from .reader import read_results
 from .schema import ResultsTable, validate
-from ..spec import Settings
+from ..spec import SOURCE_COLUMNS, Settings
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def load_results(path: str | os.PathLike, settings: Settings = Settings(), shown
 
 def is_manifest(columns) -> bool:
     """Whether a header is a manifest's (see ``core.manifest``): cheap, without importing it."""
-    return any(column in ("lm-eval", "wwb", "model path") for column in columns)
+    return any(column in SOURCE_COLUMNS for column in columns)
 
 
 def assemble_results(raw, path, settings: Settings):
