@@ -5,8 +5,12 @@ Keep each group of fixtures under its own heading; other test modules may add th
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import hashlib
 import io
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -147,7 +151,8 @@ def no_step_summary(monkeypatch):
 def heavy_modules_loaded(tmp_path_factory) -> None:
     """In-process pytester runs unload the modules imported during the run; numpy cannot be
     imported twice in one process, and matplotlib's reloaded classes fail its isinstance checks.
-    One full report before any run loads every module the plugin uses, so runs keep them."""
+    One full report before any run loads every module the plugin uses, so runs keep them. Every
+    test that uses ``pytester`` gets it (``plots_drawn_only_where_checked``)."""
     from pytest_compviz.report.artifacts import render_artifacts
     from pytest_compviz.core.results import load_results
 
@@ -156,6 +161,72 @@ def heavy_modules_loaded(tmp_path_factory) -> None:
     # (re-parsing under assertion rewriting hit a CPython 3.11 AST recursion error once).
     import pytest_compviz.baseline  # noqa: F401
     import pytest_compviz.report.summary  # noqa: F401
+
+
+# --- drawing only where a test checks the drawing ------------------------------------------------
+# Drawing and encoding a plot is most of an in-process run's time (~0.15 s a plot), and most tests
+# only check that a plot file is written beside its table. For those, the two drawing functions
+# the report calls are swapped, in this test process only, for a stand-in whose "image" is the
+# PNG signature plus a digest of everything the real figure is drawn from: same data, same bytes;
+# other data (an overlay, another model), other bytes. Tests that look at the drawing itself (decode
+# it, measure it, compare it across processes) carry ``@pytest.mark.draws`` and draw for real;
+# subprocess runs always draw for real. The package itself has no switch to skip drawing.
+
+STAND_IN_SIGNATURE = b"\x89PNG\r\n\x1a\ncompviz test stand-in "
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "draws: the test checks drawn plots: draw them for real (see conftest.py)")
+
+
+class StandInFigure:
+    def __init__(self, *drawn_from):
+        self.digest = hashlib.sha256(repr(drawn_from).encode()).hexdigest()
+
+
+def stand_in_figure_bytes(figure: StandInFigure, image_format: str) -> bytes:
+    if image_format not in ("png", "svg"):  # as the real figure_bytes
+        raise ValueError(f"unsupported image format {image_format!r} (use png or svg)")
+    return STAND_IN_SIGNATURE + f"{image_format} {figure.digest}".encode()
+
+
+@pytest.fixture(autouse=True)
+def plots_drawn_only_where_checked(request, monkeypatch):
+    if "pytester" in request.fixturenames:  # before patching: it draws one real report
+        request.getfixturevalue("heavy_modules_loaded")
+    if request.node.get_closest_marker("draws"):
+        return
+    from pytest_compviz.report import artifacts
+
+    monkeypatch.setattr(artifacts, "trade_off_figure", StandInFigure)
+    monkeypatch.setattr(artifacts, "figure_bytes", stand_in_figure_bytes)
+
+
+# --- the compviz command, in-process ----------------------------------------------------------------
+# A subprocess adds ~1.5 s of imports per run and tests nothing the entry point tests
+# (test_cli.py's console-script runs) don't: run ``cli.main`` here, with the working directory,
+# the environment, stdout and stderr of a real run, and the exit status SystemExit would give.
+
+
+def compviz_in_process(*args, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    from pytest_compviz.cli import main
+
+    argv = [str(arg) for arg in args]
+    out, err = io.StringIO(), io.StringIO()
+    before, environ = Path.cwd(), dict(os.environ)
+    try:
+        os.chdir(cwd)
+        os.environ.update(env or {})
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                status = main(argv)
+            except SystemExit as exit_:  # argparse's usage errors, --version, --help
+                status = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    finally:
+        os.chdir(before)
+        os.environ.clear()
+        os.environ.update(environ)
+    return subprocess.CompletedProcess(["compviz", *argv], status, out.getvalue(), err.getvalue())
 
 
 # --- hypothesis profiles (test_fuzz.py) -------------------------------------------------------------

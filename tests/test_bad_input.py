@@ -231,36 +231,62 @@ def test_compviz(name, outcome, lines, tmp_path, monkeypatch, capsys, corpus_has
 # --- face 2: pytest --compviz-input ---------------------------------------------------------------
 
 
-# Each case runs once, the cases taking --tb=long and --tb=native in turn: a one-line failure does
-# not depend on the traceback style, and half the runs keep the suite fast.
-@pytest.mark.parametrize(("name", "outcome", "lines", "tb"),
-                         [pytest.param(*case.values, ("long", "native")[n % 2], id=case.id)
-                          for n, case in enumerate(CASES)])
-def test_pytest(name, outcome, lines, tb, pytester, corpus_hashes):
-    copy = copy_case(name, pytester.path)
+DATA_CASES = [case for case in CASES if case.values[1] == DATA]
+VALID_CASES = [case for case in CASES if case.values[1] == VALID]
 
-    result = pytester.runpytest(*NO_CACHE, f"--tb={tb}", "--compviz-input", name, "--compviz-output-dir", "report")
+
+def outcomes_by_file(result: pytest.RunResult) -> dict[str, list[str]]:
+    """Each input's outcomes (passed/failed/skipped), as ``assert_outcomes`` counts them, by file."""
+    by_file: dict[str, list[str]] = {}
+    for outcome, reports in zip(("passed", "skipped", "failed"), result.reprec.listoutcomes()):
+        for report in reports:
+            by_file.setdefault(report.nodeid.split("::")[0], []).append(outcome)
+    return by_file
+
+
+# The whole corpus in three sessions, not one per file: every input is collected, checked and
+# reported on its own, so each file's outcome and message lines are asserted one by one. The
+# data cases are split between --tb=long and --tb=native (a one-line failure does not depend on
+# the traceback style); the valid files run together, so their session must exit 0.
+@pytest.mark.parametrize(("cases", "tb"), [
+    pytest.param(DATA_CASES[0::2], "long", id="data problems, tb=long"),
+    pytest.param(DATA_CASES[1::2], "native", id="data problems, tb=native"),
+    pytest.param(VALID_CASES, "long", id="valid"),
+])
+def test_pytest(cases, tb, pytester, corpus_hashes):
+    names = [case.values[0] for case in cases]
+    copies = [copy_case(name, pytester.path) for name in names]
+
+    result = pytester.runpytest(*NO_CACHE, f"--tb={tb}", *[arg for name in names for arg in ("--compviz-input", name)],
+                                "--compviz-output-dir", "report")
 
     everything = result.stdout.str() + result.stderr.str()
     assert "Traceback" not in everything and "INTERNALERROR" not in everything
     report = pytester.path / "report"
-    if outcome == DATA:
-        result.assert_outcomes(failed=1)
+    outcomes = outcomes_by_file(result)
+    assert sorted(outcomes) == sorted(names)
+    if cases[0].values[1] == VALID:  # each session holds one kind of case
+        assert result.ret == pytest.ExitCode.OK
+        result.assert_outcomes(passed=len(names))
+        assert artifacts_in(report) == sorted(f"{name.removesuffix('.csv')}.{suffix}"
+                                              for name in names for suffix in ("md", "png"))
+    else:
         assert result.ret == pytest.ExitCode.TESTS_FAILED
-        count = problems_count(len(lines))
-        assert_consecutive(result.stdout.lines, [
-            *expected_lines(name, lines),
-            f"{name}: {count}; the row checks of this file are not collected until its schema passes",
-        ])
-        assert f"{name}: schema failed ({count}); no gates run, no artifacts written" in result.stdout.lines
+        result.assert_outcomes(failed=len(names))
         assert artifacts_in(report) == []
         assert sorted(p.name for p in report.iterdir()) == SUMMARY_FILES
-    else:
-        stem = name.removesuffix(".csv")
-        result.assert_outcomes(passed=1)
-        assert result.ret == pytest.ExitCode.OK
-        assert artifacts_in(report) == [f"{stem}.md", f"{stem}.png"]
-    assert_untouched(name, copy, corpus_hashes)
+    for (name, outcome, lines), copy in zip((case.values for case in cases), copies):
+        if outcome == DATA:
+            assert outcomes[name] == ["failed"], name
+            count = problems_count(len(lines))
+            assert_consecutive(result.stdout.lines, [
+                *expected_lines(name, lines),
+                f"{name}: {count}; the row checks of this file are not collected until its schema passes",
+            ])
+            assert f"{name}: schema failed ({count}); no gates run, no artifacts written" in result.stdout.lines
+        else:
+            assert outcomes[name] == ["passed"], name
+        assert_untouched(name, copy, corpus_hashes)
 
 
 # --- usage problems: the input can't be used at all ------------------------------------------------

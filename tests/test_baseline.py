@@ -686,6 +686,7 @@ def test_self_contained_html_report_embeds_the_plot(pytester, results, base):
 # --- 12. the plot --------------------------------------------------------------------------------
 
 
+@pytest.mark.draws
 def test_plot_with_a_baseline_draws_the_overlay_and_decodes(pytester, results, base):
     import matplotlib.image
 

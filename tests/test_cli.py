@@ -1,7 +1,9 @@
-"""The `compviz` command, run for real in a subprocess: exit codes, stdout, stderr, files written.
+"""The `compviz` command: exit codes, stdout, stderr, files written.
 
-Each run costs about two seconds (imports + rendering), so each test runs the command as few
-times as it can while still checking one behaviour.
+Most runs call ``cli.main`` in-process (conftest.compviz_in_process): a subprocess adds about
+1.5 s of imports and nothing else to check. ``script=True`` runs the installed console script in
+a subprocess, for the tests where the entry point, argparse's real exit or the process's own
+output is the point.
 """
 
 from __future__ import annotations
@@ -13,35 +15,19 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import LLAMA2_ROWS
+from conftest import LLAMA2_ROWS, compviz_in_process
 
 MODEL = "meta-llama_Llama-2-7b-chat-hf"
 COMPVIZ_SCRIPT = Path(sys.executable).with_name("compviz")
 
 
-def _command(script: bool) -> list[str]:
-    return [str(COMPVIZ_SCRIPT)] if script else [sys.executable, "-m", "pytest_compviz.cli"]
-
-
 def compviz(*args, cwd: Path, script: bool = False, env: dict | None = None) -> subprocess.CompletedProcess:
+    if not script:
+        return compviz_in_process(*args, cwd=cwd, env=env)
     return subprocess.run(
-        [*_command(script), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=120,
+        [str(COMPVIZ_SCRIPT), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=120,
         env=None if env is None else {**os.environ, **env},
     )
-
-
-def compviz_concurrently(*runs: list, cwd: Path) -> list[subprocess.CompletedProcess]:
-    """Several independent runs at once (each is ~2 s of imports and rendering)."""
-    processes = [
-        subprocess.Popen([*_command(False), *map(str, args)], cwd=cwd, text=True,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for args in runs
-    ]
-    results = []
-    for process in processes:
-        stdout, stderr = process.communicate(timeout=120)
-        results.append(subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr))
-    return results
 
 
 def sha256(path: Path) -> str:
@@ -67,13 +53,11 @@ def llama2_copy(tmp_path, llama2_csv) -> Path:
 SPELLINGS = [("--input-file", "--output-dir"), ("-i", "-o"), ("--input_file", "--output_dir")]
 
 
+@pytest.mark.draws
 def test_each_option_spelling_writes_the_golden_table_and_identical_plots(tmp_path, llama2_copy, llama2_expected_md):
     before = sha256(llama2_copy)
-    results = compviz_concurrently(
-        *[[i, "in/llama2_asym.csv", o, f"out{n}", "--format", "png", "--format", "svg"]
-          for n, (i, o) in enumerate(SPELLINGS)],
-        cwd=tmp_path,
-    )
+    results = [compviz(i, "in/llama2_asym.csv", o, f"out{n}", "--format", "png", "--format", "svg", cwd=tmp_path)
+               for n, (i, o) in enumerate(SPELLINGS)]
     names = ["llama2_asym.md", "llama2_asym.png", "llama2_asym.svg"]
     for n, result in enumerate(results):
         assert result.returncode == 0, SPELLINGS[n]
@@ -82,7 +66,7 @@ def test_each_option_spelling_writes_the_golden_table_and_identical_plots(tmp_pa
         # and no temp file left behind
         assert files_in(tmp_path / f"out{n}") == ["compviz.json", *names[:1], *names[1:], "summary.md"]
         assert (tmp_path / f"out{n}" / "llama2_asym.md").read_bytes() == llama2_expected_md
-    # Three processes, byte-identical plots.
+    # Three runs, byte-identical plots (across processes: test_plugin's xdist run).
     for name in names[1:]:
         first = (tmp_path / "out0" / name).read_bytes()
         assert all((tmp_path / f"out{n}" / name).read_bytes() == first for n in (1, 2)), name
@@ -177,19 +161,20 @@ def test_unusable_input_exits_2_and_writes_nothing(tmp_path, llama2_copy, args, 
 
 
 @pytest.mark.parametrize(
-    "args, error",
+    "args, error, script",
     [
         pytest.param([], "compviz: error: no input: give a results CSV, e.g. compviz --input-file"
-                     " data/llama2_asym.csv, or list inputs in [tool.compviz]", id="no input"),
-        pytest.param(["--bogus", "in/llama2_asym.csv"], "compviz: error: unrecognized arguments: --bogus",
+                     " data/llama2_asym.csv, or list inputs in [tool.compviz]", False, id="no input"),
+        # Through the console script: argparse's exit is the process's exit status.
+        pytest.param(["--bogus", "in/llama2_asym.csv"], "compviz: error: unrecognized arguments: --bogus", True,
                      id="bad option"),
         # The rest of this line ("(choose from ...)") is argparse's wording, which varies by Python.
         pytest.param(["--format", "bmp", "in/llama2_asym.csv"],
-                     "compviz: error: argument --format: invalid choice: 'bmp'", id="bad format"),
+                     "compviz: error: argument --format: invalid choice: 'bmp'", False, id="bad format"),
     ],
 )
-def test_bad_command_line_exits_2_with_usage(tmp_path, llama2_copy, args, error):
-    result = compviz(*args, cwd=tmp_path, script=True)
+def test_bad_command_line_exits_2_with_usage(tmp_path, llama2_copy, args, error, script):
+    result = compviz(*args, cwd=tmp_path, script=script)
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr.startswith("usage: compviz ")
     assert result.stderr.splitlines()[-1].startswith(error)

@@ -477,6 +477,7 @@ def test_plot_has_title_axes_legend_and_annotations(llama2):
     assert width > 0 and height > 0
 
 
+@pytest.mark.draws
 def test_file_without_mixed_precision_rows_still_plots(write_csv, tmp_path):
     mixed = {"100% int4", "80% int4", "60% int4", "40% int4"}  # plot names of the mixed-precision rows
     rows = [row for row in write_csv.rows() if row[5] not in mixed]
@@ -504,6 +505,7 @@ def test_one_metric_axis_label_is_singular(write_csv):
 # --- artifacts ---------------------------------------------------------------------------------
 
 
+@pytest.mark.draws
 def test_renders_are_byte_identical(llama2, tmp_path):
     first = render_artifacts(llama2, tmp_path, ("png", "svg"))
     second = render_artifacts(llama2, tmp_path, ("png", "svg"))
@@ -514,6 +516,7 @@ def test_renders_are_byte_identical(llama2, tmp_path):
     assert b"<dc:date>" not in svg
 
 
+@pytest.mark.draws
 def test_write_artifacts_writes_every_file_and_no_temp_file(write_csv, tmp_path):
     results = load_results(str(write_csv("two.csv", write_csv.two_models())))
     artifacts = render_artifacts(results, tmp_path / "out")

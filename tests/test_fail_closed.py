@@ -1,9 +1,11 @@
 """A quality gate never passes by accident: each way a run could silently check less than the
-user asked for, through the real faces (pytester runs, subprocesses, the compviz command)."""
+user asked for, through the real faces (in-process pytester runs and compviz runs; a subprocess
+where several processes at once are the point)."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -11,7 +13,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import NO_CACHE, CsvWriter
+from conftest import NO_CACHE, CsvWriter, compviz_in_process
 
 pytestmark = pytest.mark.usefixtures("heavy_modules_loaded")
 
@@ -19,13 +21,19 @@ RULES = '[tool.compviz]\n\n[[tool.compviz.rules]]\nmode = "int4"\nmax-relative-e
 
 
 def compviz(*args, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pytest_compviz.cli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    return compviz_in_process(*args, cwd=cwd)
 
 
-def pytest_subprocess(*args, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pytest", *NO_CACHE, *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+def pytest_in(pytester: pytest.Pytester, folder: Path, *args) -> subprocess.CompletedProcess:
+    """An in-process pytest run started from ``folder`` (rootdir and configuration are found from
+    there, as from a shell in that folder), as a finished process: exit status, stdout, stderr."""
+    before = Path.cwd()
+    os.chdir(folder)
+    try:
+        result = pytester.runpytest(*NO_CACHE, *map(str, args))
+    finally:
+        os.chdir(before)
+    return subprocess.CompletedProcess(args, int(result.ret), result.stdout.str(), result.stderr.str())
 
 
 # --- the rules that apply are the user's rules ---------------------------------------------------
@@ -50,14 +58,15 @@ def test_monorepo_subfolder_rules_apply_and_the_header_names_their_file(pytester
 
 
 @pytest.mark.parametrize("form", ["space", "equals"])
-def test_an_input_outside_the_project_keeps_the_projects_rules_and_output_folder(tmp_path, form):
+def test_an_input_outside_the_project_keeps_the_projects_rules_and_output_folder(pytester, form):
+    tmp_path = pytester.path
     project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
     project.mkdir()
     (project / "pyproject.toml").write_text(RULES)
     csv = CsvWriter(elsewhere)("r.csv")
     args = ["--compviz-input", csv] if form == "space" else [f"--compviz-input={csv}"]
 
-    done = pytest_subprocess(*args, cwd=project)
+    done = pytest_in(pytester, project, *args)
 
     assert done.returncode == 1, done.stdout
     assert "int4 (data-free): average relative error 8.5% > 8.0% (rule 1, pyproject.toml)" in done.stdout
@@ -66,7 +75,8 @@ def test_an_input_outside_the_project_keeps_the_projects_rules_and_output_folder
 
 
 @pytest.mark.parametrize("form", ["space", "equals"])
-def test_hook_rules_of_the_invocation_folder_apply_to_an_input_outside_it(tmp_path, form):
+def test_hook_rules_of_the_invocation_folder_apply_to_an_input_outside_it(pytester, form):
+    tmp_path = pytester.path
     project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
     project.mkdir()
     (project / "conftest.py").write_text("def pytest_compviz_rules(config):\n"
@@ -74,7 +84,7 @@ def test_hook_rules_of_the_invocation_folder_apply_to_an_input_outside_it(tmp_pa
     csv = CsvWriter(elsewhere)("r.csv")
     args = ["--compviz-input", csv] if form == "space" else [f"--compviz-input={csv}"]
 
-    done = pytest_subprocess(*args, cwd=project)
+    done = pytest_in(pytester, project, *args)
 
     assert done.returncode == 1, done.stdout + done.stderr
     assert "int4 (data-free): average relative error 8.5% > 1.0% (rule 1, " in done.stdout
@@ -398,7 +408,7 @@ def test_a_missing_input_is_named_before_any_test_suite_conftest_loads(pytester)
     pytester.mkdir("tests")
     (pytester.path / "tests" / "conftest.py").write_text("import not_installed_anywhere\n")
 
-    done = pytest_subprocess("--compviz-input", "nope.csv", cwd=pytester.path)
+    done = pytest_in(pytester, pytester.path, "--compviz-input", "nope.csv")
 
     assert done.returncode == 4
     assert done.stderr.strip().splitlines()[-1] == "ERROR: compviz: input nope.csv: no such file"

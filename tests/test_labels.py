@@ -113,6 +113,7 @@ def test_llama2_labels_overlap_no_label_no_marker_and_no_limit_line(llama2_csv):
         assert inside[0] <= box[0] and box[2] <= inside[2] and inside[1] <= box[1] and box[3] <= inside[3]
 
 
+@pytest.mark.draws
 def test_placed_labels_give_the_same_bytes_every_time(llama2_csv, tmp_path):
     results = load_results(str(llama2_csv))
     first = [a.data for a in render_artifacts(results, tmp_path, ("png", "svg"))]

@@ -303,6 +303,7 @@ def test_no_hollow_entry_when_every_row_is_on_the_front(write_csv):
     assert FRONT_LABEL in legend and DOMINATED_LABEL not in legend
 
 
+@pytest.mark.draws
 def test_the_front_is_a_label_obstacle_and_the_bytes_stay_the_same(llama2_csv, tmp_path, monkeypatch):
     first = [a.data for a in render_artifacts(load_results(str(llama2_csv)), tmp_path, ("png", "svg"))]
     second = [a.data for a in render_artifacts(load_results(str(llama2_csv)), tmp_path, ("png", "svg"))]

@@ -21,6 +21,7 @@ def sha256(path: Path) -> str:
 # --- the main job ------------------------------------------------------------------------------
 
 
+@pytest.mark.draws
 def test_main_job_passes_gates_and_writes_seed_exact_table(pytester, results):
     pytester.makefile(".toml", pyproject=DEMO_RULES)
     csv_path = results("llama2_asym.csv")
@@ -393,21 +394,29 @@ def test_precomputed_column_mismatch_is_a_warning(pytester, results):
 # --- xdist and start-up cost ---------------------------------------------------------------------
 
 
-def test_xdist_gives_same_outcomes_and_identical_artifacts(pytester, results):
+@pytest.mark.draws  # the serial run's plot must be the workers' plot, byte for byte
+def test_xdist_gives_same_outcomes_and_identical_artifacts_and_reports_an_invalid_file(pytester, results):
+    """One xdist run (a subprocess: xdist starts its own workers) against the serial run, both with
+    a valid file (gated by the demo rules, one failure) and an invalid one, named positionally."""
     pytester.makefile(".toml", pyproject=DEMO_RULES.replace('"9%"', '"8%"'))
     results("llama2_asym.csv")
+    results("bad.csv", cells={(3, "model size, Gb"): "abc"})
+    inputs = ("llama2_asym.csv", "bad.csv")
 
-    serial = run(pytester, "--compviz-input", "llama2_asym.csv", "--compviz-output-dir", "serial")
-    parallel = pytester.runpytest_subprocess(*NO_CACHE, "-n", "2", "--compviz-input", "llama2_asym.csv",
-                                             "--compviz-output-dir", "parallel")
+    serial = run(pytester, *inputs, "--compviz-output-dir", "serial")
+    parallel = pytester.runpytest_subprocess(*NO_CACHE, "-n", "2", *inputs, "--compviz-output-dir", "parallel")
 
-    serial.assert_outcomes(passed=18, failed=1)
-    parallel.assert_outcomes(passed=18, failed=1)
-    parallel.stdout.fnmatch_lines(["llama2_asym.csv: 17 gates passed, 1 failed"])
+    serial.assert_outcomes(passed=18, failed=2)
+    parallel.assert_outcomes(passed=18, failed=2)
+    parallel.stdout.fnmatch_lines_random([
+        "llama2_asym.csv: 17 gates passed, 1 failed",
+        "bad.csv: schema failed (1 problem); no gates run, no artifacts written",
+    ])
     for name in ("llama2_asym.md", "llama2_asym.png"):
         assert (pytester.path / "serial" / name).read_bytes() == (pytester.path / "parallel" / name).read_bytes()
     assert sorted(p.name for p in (pytester.path / "parallel").iterdir()) == [
         "compviz.json", "llama2_asym.md", "llama2_asym.png", "summary.md"]
+    assert "## bad.csv" in (pytester.path / "parallel" / "summary.md").read_text()
 
 
 def test_importing_the_plugin_loads_no_heavy_module():
@@ -585,21 +594,6 @@ def test_an_unexpected_reader_error_fails_the_file_not_the_run(pytester, results
         "llama2_asym.csv: could not be read: RuntimeError: boom (a pytest-compviz bug: please report it with the file)",
     ])
     assert "INTERNALERROR" not in result.stdout.str()
-
-
-def test_xdist_reports_an_invalid_file_and_writes_the_valid_ones_outputs(pytester, results):
-    results("good.csv")
-    results("bad.csv", cells={(3, "model size, Gb"): "abc"})
-
-    result = pytester.runpytest_subprocess(*NO_CACHE, "-n", "2", "good.csv", "bad.csv")
-
-    result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines_random([
-        "bad.csv: schema failed (1 problem); no gates run, no artifacts written",
-        "good.csv: 0 gates passed, 0 failed",
-    ])
-    summary = (pytester.path / "compviz-report" / "summary.md").read_text()
-    assert "## bad.csv" in summary and (pytester.path / "compviz-report" / "good.png").is_file()
 
 
 def test_strict_failures_are_counted_in_summary_and_json(pytester, results):

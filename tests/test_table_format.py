@@ -91,7 +91,7 @@ def _written(folder: Path) -> tuple[str, str]:
 )
 def test_every_way_of_choosing_the_format_writes_that_table(pytester, toml, ini, option, expected):
     _project(pytester.path, toml, ini)
-    result = pytester.runpytest_subprocess(*NO_CACHE, "--compviz-input", "phi3_asym.csv", *option)
+    result = pytester.runpytest(*NO_CACHE, "--compviz-input", "phi3_asym.csv", *option)
     assert result.ret == 0, result.stdout.str()
     table, summary = _written(pytester.path)
     assert table == (PHI3_TOOL_MD if expected == "nncf-tool" else phi3_table("nncf-docs"))
@@ -129,7 +129,7 @@ def test_compviz_takes_the_format_from_its_option_or_the_config(tmp_path):
 )
 def test_an_unknown_format_is_a_usage_error_that_writes_nothing(pytester, toml, ini, option, error):
     _project(pytester.path, toml, ini)
-    result = pytester.runpytest_subprocess(*NO_CACHE, "--compviz-input", "phi3_asym.csv", *option)
+    result = pytester.runpytest(*NO_CACHE, "--compviz-input", "phi3_asym.csv", *option)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert error in result.stderr.str()
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
