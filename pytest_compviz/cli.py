@@ -40,6 +40,7 @@ class NoInput(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .config.settings import add_cli_arguments
 
     parser = argparse.ArgumentParser(
         prog="compviz",
@@ -49,37 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("inputs", nargs="*", metavar="CSV", help="results file(s); same as --input-file")
-    parser.add_argument(
-        "-i", "--input-file", "--input_file", dest="input_files", action="extend", nargs="+", default=[],
-        metavar="CSV", help="results file(s) to report on (default: the configuration's inputs)",
-    )
-    parser.add_argument(
-        "-o", "--output-dir", "--output_dir", dest="output_dir", metavar="DIR",
-        help="where outputs go (default: the configuration's output-dir, else compviz-report/)",
-    )
-    parser.add_argument("--config", metavar="TOML", help="read [tool.compviz] (or the whole file) from this file")
-    parser.add_argument("--rule", dest="rules", action="append", default=[], metavar="RULE",
-                        help="a threshold rule after the configured ones (repeatable), e.g. \"mode=int8; max-relative-error=2%%\"")
-    parser.add_argument("--strict", action="store_true", help="fail rows no rule gates, and inputs that gate nothing")
-    parser.add_argument("--baseline-mode", default=None, metavar="MODE",
-                        help="mode of the uncompressed row each model is compared with (default: fp32)")
-    parser.add_argument("--baseline", metavar="JSON|CSV", help="a saved run to compare with")
-    parser.add_argument("--baseline-missing", choices=("error", "warn"), default="error",
-                        help="a missing baseline file is a usage error (default) or a note")
-    parser.add_argument("--regression-tolerance", metavar="TOL",
-                        help="allowed worsening against the baseline, e.g. \"0.5%%, 0.05x\" (the default)")
-    parser.add_argument("--save-baseline", metavar="JSON", help="write this run's rows as a baseline")
-    parser.add_argument("--fail-on-improvement", action="store_true",
-                        help="a regression fails also when the row got better than the baseline beyond the tolerance")
-    parser.add_argument("--no-step-summary", action="store_true", help="do not append to $GITHUB_STEP_SUMMARY")
-    parser.add_argument("--format", dest="formats", action="append", choices=("png", "svg"), metavar="{png,svg}",
-                        help="plot image format (repeatable; default: png)")
+    parser.add_argument("positional_inputs", nargs="*", metavar="CSV", help="results file(s); same as --input")
+    add_cli_arguments(parser)
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="also list the files each manifest row was assembled from")
-    parser.add_argument("--table-format", metavar="FORMAT",
-                        help="layout of the .md tables: nncf-docs (default; NNCF's README) or nncf-tool"
-                        " (what NNCF's visualize_compression_results.py writes)")
     return parser
 
 
@@ -103,30 +77,18 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .config.files import read_file_config
     from .config.options import Given, resolve
-    from .config.rules import parse_rule_string, parse_tolerance
+    from .config.settings import CLI, deprecations, given_values
     from .problems import InputUnusable, check_input_path
 
     invocation = Path.cwd()
     file_config = read_file_config(args.config, invocation, invocation, "--config")
-    given = Given(
-        inputs=tuple([*args.inputs, *args.input_files]),
-        output_dir=args.output_dir,
-        rules=tuple(parse_rule_string(text, f"--rule {n}") for n, text in enumerate(args.rules, 1)),
-        strict=args.strict,
-        baseline_mode=args.baseline_mode,
-        baseline=args.baseline,
-        baseline_missing=args.baseline_missing,
-        tolerance=parse_tolerance(args.regression_tolerance, "--regression-tolerance")
-        if args.regression_tolerance else None,
-        tolerance_option="--regression-tolerance",
-        save_baseline=args.save_baseline,
-        step_summary=not args.no_step_summary,
-        image_formats=tuple(args.formats or ["png"]),
-        table_format=args.table_format,
-        table_format_option="--table-format",
-        fail_on_improvement=args.fail_on_improvement,
-    )
+    values = given_values(args, CLI)
+    given = Given(face=CLI, **{**values, "inputs": (*args.positional_inputs, *values["inputs"]), "rules": tuple(values["rules"]),
+                               "image_formats": tuple(values["image_formats"])},
+                  deprecations=tuple(deprecations(args)))
     options = resolve(given=given, file_config=file_config, invocation=invocation, rootdir=invocation)
+    for text in options.deprecations:
+        print(f"compviz: warning: {text}", file=sys.stderr)
     if not options.inputs:
         raise NoInput("no input: give a results CSV, e.g. compviz --input-file data/llama2_asym.csv,"
                       " or list inputs in [tool.compviz]")

@@ -170,7 +170,7 @@ def test_unusable_input_exits_2_and_writes_nothing(tmp_path, llama2_copy, args, 
                      id="bad option"),
         # The rest of this line ("(choose from ...)") is argparse's wording, which varies by Python.
         pytest.param(["--format", "bmp", "in/llama2_asym.csv"],
-                     "compviz: error: argument --format: invalid choice: 'bmp'", False, id="bad format"),
+                     "compviz: error: argument --image-format/--format: invalid choice: 'bmp'", False, id="bad format"),
     ],
 )
 def test_bad_command_line_exits_2_with_usage(tmp_path, llama2_copy, args, error, script):

@@ -216,8 +216,8 @@ def test_metric_and_rate_limits(pytester, results):
     ("rule", "message"),
     [
         ("mode=int8; max-relative-error=lots",
-         "*--compviz-rule 'mode=int8; max-relative-error=lots': max-relative-error: 'lots' is not a number"),
-        ("mode=int8; speed=2", "*--compviz-rule 'mode=int8; speed=2': unknown key 'speed' (known: *"),
+         "*--compviz-rule 1 'mode=int8; max-relative-error=lots': max-relative-error: 'lots' is not a number"),
+        ("mode=int8; speed=2", "*--compviz-rule 1 'mode=int8; speed=2': unknown key 'speed' (known: *"),
         ("mode=int4[; max-relative-error=2%", "*mode: 'int4[' is not a valid glob (unclosed '[')"),
         ("max-relative-error=8", "*max-relative-error: '8' is read as a fraction, which would allow an average"
                                  " relative error of 800%; write \"8%\" for 8 percent, or 0.08"),

@@ -31,8 +31,10 @@ from ..problems import CompvizError
 from .rules import Rule, parse_rule
 from ..spec import Metric, parse_lm_eval_spec
 
-_KEYS = {"inputs", "files", "output-dir", "baseline-mode", "strict", "rules", "metrics", "baseline",
-         "regression-tolerance", "table-format", "fail-on-improvement"}
+from .settings import CONFIG_KEYS, OLD_CONFIG_KEYS, SETTINGS, CONFIG
+
+# [tool.compviz] keys are the settings table's (``settings.SETTINGS``), plus rules and metrics.
+_KEYS = CONFIG_KEYS
 _METRIC_KEYS = {"column", "direction", "min", "max", "positive", "lm-eval"}
 
 
@@ -46,15 +48,17 @@ class FileConfig:
     inputs: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
     output_dir: str | None = None
-    baseline_mode: str | None = None
+    reference_mode: str | None = None
     strict: bool | None = None
     rules: tuple[Rule, ...] = ()
     metrics: tuple[Metric, ...] | None = None
     baseline: str | None = None
-    regression_tolerance: str | None = None
+    baseline_missing: str | None = None
+    tolerance: str | None = None  # regression-tolerance, as written
     table_format: str | None = None
     fail_on_improvement: bool | None = None
     root: Path = field(default_factory=Path.cwd)  # relative paths in the file are relative to this
+    deprecations: tuple[str, ...] = ()  # former key names this file used
 
 
 def load_config(path: Path, *, whole_file_is_table: bool = False) -> FileConfig:
@@ -80,6 +84,15 @@ def load_config(path: Path, *, whole_file_is_table: bool = False) -> FileConfig:
 
 def parse_config(table: dict, path: Path) -> FileConfig:
     name = path.name
+    deprecations = []
+    table = dict(table)
+    for old, setting in OLD_CONFIG_KEYS.items():
+        if old in table:
+            if setting.name in table:
+                raise ConfigError(f"{path}: [tool.compviz]: {old} and {setting.name} are one setting; keep"
+                                  f" {setting.name}")
+            deprecations.append(f"{path}: [tool.compviz]: {old} is deprecated: use {setting.name}")
+            table[setting.name] = table.pop(old)
     unknown = set(table) - _KEYS
     if unknown:
         raise ConfigError(
@@ -96,28 +109,23 @@ def parse_config(table: dict, path: Path) -> FileConfig:
         metrics = tuple(metric_from_table(entry, f"metric {n}, {name}") for n, entry in enumerate(table["metrics"], start=1))
         if not metrics:
             raise ConfigError(f"{path}: [tool.compviz]: metrics is empty; leave it out for the NNCF default")
-    strict = table.get("strict")
-    if strict is not None and not isinstance(strict, bool):
-        raise ConfigError(f"{path}: [tool.compviz]: strict must be true or false, not {strict!r}")
-    fail_on_improvement = table.get("fail-on-improvement")
-    if fail_on_improvement is not None and not isinstance(fail_on_improvement, bool):
-        raise ConfigError(f"{path}: [tool.compviz]: fail-on-improvement must be true or false,"
-                          f" not {fail_on_improvement!r}")
-    return FileConfig(
-        path=path,
-        inputs=tuple(_strings(table, "inputs", path)),
-        files=tuple(_strings(table, "files", path)),
-        output_dir=_string(table, "output-dir", path),
-        baseline_mode=_string(table, "baseline-mode", path),
-        strict=strict,
-        rules=rules,
-        metrics=metrics,
-        baseline=_string(table, "baseline", path),
-        regression_tolerance=_string(table, "regression-tolerance", path),
-        table_format=_string(table, "table-format", path),
-        fail_on_improvement=fail_on_improvement,
-        root=path.parent,
-    )
+    values: dict = {}
+    for setting in SETTINGS:
+        if CONFIG not in setting.faces:
+            continue
+        key = setting.config_key
+        if key not in table:
+            continue
+        if setting.flag:
+            if not isinstance(table[key], bool):
+                raise ConfigError(f"{path}: [tool.compviz]: {key} must be true or false, not {table[key]!r}")
+            values[setting.field] = table[key]
+        elif setting.repeat:
+            values[setting.field] = tuple(_strings(table, key, path))
+        else:
+            values[setting.field] = _string(table, key, path)
+    return FileConfig(path=path, rules=rules, metrics=metrics, root=path.parent, deprecations=tuple(deprecations),
+                      **values)
 
 
 def metric_from_table(entry, source: str) -> Metric:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..spec import Metric, Settings
+from .settings import BY_NAME, CLI
 from .files import ConfigError, FileConfig
 from .rules import (BOUND, MAX_ERROR_INCREASE, MAX_RATE_DECREASE, SIGNIFICANCE, Rule, RuleError, Tolerances,
                     parse_tolerance)
@@ -20,28 +21,34 @@ from .rules import (BOUND, MAX_ERROR_INCREASE, MAX_RATE_DECREASE, SIGNIFICANCE, 
 
 @dataclass(frozen=True)
 class Given:
-    """What one face was told directly (its command line), before any configuration."""
+    """What one face was told directly (its command line), before any configuration. The fields
+    are the ``settings.SETTINGS`` fields of that face (``settings.given_values``)."""
 
+    face: str = CLI  # which face's spellings messages use (``--compviz-rule`` or ``--rule``)
     inputs: tuple[str, ...] = ()
     output_dir: str | None = None
+    config: str | None = None
     rules: tuple[Rule, ...] = ()
     strict: bool = False
-    baseline_mode: str | None = None
+    reference_mode: str | None = None
     baseline: str | None = None
-    baseline_missing: str = "error"
+    baseline_missing: str | None = None
     tolerance: dict | None = None  # parse_tolerance's result
-    tolerance_option: str = "--compviz-regression-tolerance"  # how messages name where it came from
     save_baseline: str | None = None
-    step_summary: bool = True
-    image_formats: tuple[str, ...] = ("png",)
-    table_format: str | None = None
-    table_format_option: str = "--compviz-table-format"  # how messages name where it came from
     fail_on_improvement: bool = False
+    table_format: str | None = None
+    image_formats: tuple[str, ...] = ()
+    no_step_summary: bool = False
+    deprecations: tuple[str, ...] = ()  # former spellings used on the command line
+
+    def flag(self, name: str) -> str:
+        """How this face spells setting ``name``'s option."""
+        return BY_NAME[name].flag_of(self.face)
 
 
 @dataclass(frozen=True)
 class Ini:
-    """pytest's ini twins (the CLI has none)."""
+    """pytest's ini keys (the settings with ``ini=True``; the CLI has none)."""
 
     inputs: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
@@ -69,6 +76,7 @@ class RunOptions:
     invocation: Path  # paths in messages are shown relative to it
     rule_counts: tuple[int, int, int] = (0, 0, 0)  # rules from the file, from hooks, from the command line
     table_format: str = "nncf-docs"  # the .md tables' layout: one of TABLE_FORMATS
+    deprecations: tuple[str, ...] = ()  # former spellings this run used: each face warns
 
     def shown(self, path: Path) -> str:
         try:
@@ -82,7 +90,7 @@ def resolve(*, given: Given, file_config: FileConfig, invocation: Path, rootdir:
     """Raises ``ConfigError`` (a usage error) when the settings can't be combined."""
     metrics = hook_metrics or file_config.metrics or Settings().metrics
     try:
-        settings = Settings(baseline_mode=given.baseline_mode or file_config.baseline_mode or "fp32", metrics=metrics)
+        settings = Settings(baseline_mode=given.reference_mode or file_config.reference_mode or "fp32", metrics=metrics)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     root = file_config.root if file_config.path is not None else rootdir
@@ -116,7 +124,7 @@ def resolve(*, given: Given, file_config: FileConfig, invocation: Path, rootdir:
 
     rules = (*file_config.rules, *hook_rules, *given.rules)
     _check_bounds(rules)
-    tolerances = _tolerances(given.tolerance, given.tolerance_option, file_config)
+    tolerances = _tolerances(given.tolerance, given.flag("regression-tolerance"), file_config)
     if given.fail_on_improvement or file_config.fail_on_improvement:
         tolerances = replace(tolerances, fail_on_improvement=True)
     return RunOptions(
@@ -130,14 +138,15 @@ def resolve(*, given: Given, file_config: FileConfig, invocation: Path, rootdir:
         tolerances=tolerances,
         baseline=baseline,
         baseline_shown=baseline_shown,
-        baseline_missing=given.baseline_missing,
+        baseline_missing=_baseline_missing(given, file_config),
         save_baseline=Path(os.path.normpath(invocation / given.save_baseline)) if given.save_baseline else None,
-        step_summary=given.step_summary,
-        image_formats=tuple(dict.fromkeys(given.image_formats)),
+        step_summary=not given.no_step_summary,
+        image_formats=tuple(dict.fromkeys(given.image_formats or ("png",))),
         config_file=file_config.path,
         invocation=invocation,
         rule_counts=(len(file_config.rules), len(hook_rules), len(given.rules)),
         table_format=_table_format(given, file_config, ini),
+        deprecations=(*given.deprecations, *file_config.deprecations),
     )
 
 
@@ -153,7 +162,7 @@ TABLE_FORMATS = (NNCF_DOCS, NNCF_TOOL)
 
 def _table_format(given: Given, file_config: FileConfig, ini: Ini) -> str:
     """The command line's, else [tool.compviz] table-format, else the ini's, else nncf-docs."""
-    for value, source in ((given.table_format, given.table_format_option),
+    for value, source in ((given.table_format, given.flag("table-format")),
                           (file_config.table_format, f"table-format, {getattr(file_config.path, 'name', '')}"),
                           (ini.table_format or None, "compviz_table_format (ini)")):
         if value is None:
@@ -162,6 +171,15 @@ def _table_format(given: Given, file_config: FileConfig, ini: Ini) -> str:
             raise ConfigError(f"{source}: {value!r} is not a table format (known: {', '.join(TABLE_FORMATS)})")
         return value
     return NNCF_DOCS
+
+
+def _baseline_missing(given: Given, file_config: FileConfig) -> str:
+    """The command line's, else [tool.compviz] baseline-missing, else "error"."""
+    value = given.baseline_missing or file_config.baseline_missing or "error"
+    if value not in BY_NAME["baseline-missing"].choices:
+        raise ConfigError(f"baseline-missing, {getattr(file_config.path, 'name', '')}: {value!r} is not one of"
+                          f" {', '.join(BY_NAME['baseline-missing'].choices)}")
+    return value
 
 
 def _check_bounds(rules) -> None:
@@ -179,10 +197,10 @@ def _tolerances(option_value: dict | None, option: str, file_config: FileConfig)
     """The command line's tolerance, else [tool.compviz] regression-tolerance, else defaults; the
     source names a part that was not given as the default."""
     found, source = option_value, option
-    if found is None and file_config.regression_tolerance is not None:
+    if found is None and file_config.tolerance is not None:
         source = f"regression-tolerance, {file_config.path.name}"
         try:
-            found = parse_tolerance(file_config.regression_tolerance, source)
+            found = parse_tolerance(file_config.tolerance, source)
         except RuleError as exc:
             raise ConfigError(str(exc)) from None
     if found is None:

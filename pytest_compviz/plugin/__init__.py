@@ -9,101 +9,20 @@ session-end hooks live in ``session.CompvizSession``.
 
 from __future__ import annotations
 
-import argparse
-
 import pytest
 
 from . import hookspec
-from .shared import SESSION_KEY, CompvizWarning, named_args  # noqa: F401 - CompvizWarning is public here
+from .shared import SESSION_KEY, CompvizDeprecationWarning, CompvizWarning, named_args  # noqa: F401 - public here
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspec)
 
 
-def _rule_option(text: str):
-    from ..config.rules import RuleError, parse_rule_string
-
-    try:
-        return parse_rule_string(text, "--compviz-rule")
-    except RuleError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _tolerance_option(text: str) -> dict:
-    from ..config.rules import RuleError, parse_tolerance
-
-    try:
-        return parse_tolerance(text, repr(text))  # argparse already names the option
-    except RuleError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("compviz", "compression results (pytest-compviz)")
-    group.addoption(
-        "--compviz-input", action="append", default=[], dest="compviz_inputs", metavar="CSV",
-        help="results CSV to collect (repeatable). Without positional paths, only these are collected.",
-    )
-    group.addoption(
-        "--compviz-output-dir", dest="compviz_output_dir", metavar="DIR",
-        help="where tables and plots are written (default: compviz-report/ beside the configuration file).",
-    )
-    group.addoption(
-        "--compviz-config", dest="compviz_config", metavar="TOML",
-        help="read [tool.compviz] (or the whole file) from this TOML file instead of the discovered pyproject.toml.",
-    )
-    group.addoption(
-        "--compviz-rule", action="append", default=[], dest="compviz_rules", type=_rule_option,
-        metavar="RULE", help="a threshold rule appended after the configured ones (repeatable), e.g. "
-        "\"mode=int8; max-relative-error=2%%\".",
-    )
-    group.addoption(
-        "--compviz-strict", action="store_true", default=False, dest="compviz_strict",
-        help="fail rows that no rule sets a check for, and runs that gate nothing.",
-    )
-    group.addoption(
-        "--compviz-baseline-mode", dest="compviz_baseline_mode", metavar="MODE",
-        help="mode of the reference row of each model (default: fp32).",
-    )
-    group.addoption(
-        "--compviz-baseline", dest="compviz_baseline", metavar="JSON|CSV",
-        help="a saved run (compviz.json, a --compviz-save-baseline file, or a results CSV): each row"
-        " it has gets a 'regression' item.",
-    )
-    group.addoption(
-        "--compviz-baseline-missing", dest="compviz_baseline_missing", choices=("error", "warn"),
-        default="error", help="when the baseline file does not exist: usage error (default) or warn and run without.",
-    )
-    group.addoption(
-        "--compviz-regression-tolerance", dest="compviz_regression_tolerance", metavar="TOL",
-        type=_tolerance_option, help="allowed worsening against the baseline, each part with its unit:"
-        " error increase in percentage points and/or rate decrease, e.g. \"0.5%%, 0.05x\" (the default).",
-    )
-    group.addoption(
-        "--compviz-save-baseline", dest="compviz_save_baseline", metavar="JSON",
-        help="write this run's rows as a baseline (rows of other models in an existing file are kept).",
-    )
-    group.addoption(
-        "--compviz-no-step-summary", action="store_true", default=False, dest="compviz_no_step_summary",
-        help="do not append the summary to $GITHUB_STEP_SUMMARY.",
-    )
-    group.addoption(
-        "--compviz-fail-on-improvement", action="store_true", default=False, dest="compviz_fail_on_improvement",
-        help="a regression item fails also when its row is better than the baseline beyond the tolerance"
-        " (the baseline is out of date; such a run can be saved with --compviz-save-baseline).",
-    )
-    group.addoption(
-        "--compviz-table-format", dest="compviz_table_format", metavar="FORMAT",
-        help="layout of the .md tables: nncf-docs (default; NNCF's README) or nncf-tool (what NNCF's"
-        " visualize_compression_results.py writes).",
-    )
-    parser.addini("compviz_inputs", type="args", default=[],
-                  help="results CSVs collected along with the test paths (twin of --compviz-input).")
-    parser.addini("compviz_files", type="args", default=[],
-                  help="globs of results CSVs to collect from the test paths, e.g. results/*.csv.")
-    parser.addini("compviz_output_dir", default="", help="twin of --compviz-output-dir.")
-    parser.addini("compviz_table_format", default="", help="twin of --compviz-table-format.")
+    from ..config.settings import add_pytest_options  # stdlib only
+
+    add_pytest_options(parser)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -134,12 +53,11 @@ def names_csv(args) -> bool:
 
 def _compviz_requested(config: pytest.Config) -> bool:
     """Whether this run could involve compviz at all; cheap, so idle runs stay idle."""
-    option = config.option
-    if any((option.compviz_inputs, option.compviz_rules, option.compviz_config, option.compviz_output_dir,
-            option.compviz_strict, option.compviz_baseline_mode, option.compviz_baseline,
-            option.compviz_save_baseline)):
+    from ..config.settings import SETTINGS, anything_given  # stdlib only
+
+    if anything_given(config.option):
         return True
-    if config.getini("compviz_inputs") or config.getini("compviz_files"):
+    if any(config.getini(setting.ini_name) for setting in SETTINGS if setting.ini):
         return True
     if names_csv(named_args(config)):
         return True
@@ -156,6 +74,8 @@ def pytest_configure(config: pytest.Config) -> None:
     from .session import CompvizSession
 
     session = CompvizSession(config)
+    for text in session.options.deprecations:
+        config.issue_config_time_warning(CompvizDeprecationWarning(text), stacklevel=2)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "compviz-session")  # its hooks: reports, outputs, summary
     config.args = session.collection_args(config.args, config.args_source)

@@ -15,6 +15,7 @@ import pytest
 
 from ..config.files import ConfigError, FileConfig, metric_from_table, read_file_config
 from ..config.options import Given, Ini, RunOptions, describe_config, resolve
+from ..config.settings import PYTEST, SETTINGS, deprecations, given_values
 from ..config.rules import Rule, RuleError, parse_rule
 from ..problems import CompvizError, InputUnusable, check_input_path
 from ..spec import Metric
@@ -30,22 +31,12 @@ class CompvizSession:
         try:
             file_config = read_file_config(option.compviz_config, invocation, self.rootpath, "--compviz-config")
             self._check_unloaded_conftests(invocation, file_config)
-            given = Given(
-                inputs=tuple(option.compviz_inputs),
-                output_dir=option.compviz_output_dir,
-                rules=tuple(_renumber(rule, n) for n, rule in enumerate(option.compviz_rules, 1)),
-                strict=option.compviz_strict,
-                baseline_mode=option.compviz_baseline_mode,
-                baseline=option.compviz_baseline,
-                baseline_missing=option.compviz_baseline_missing,
-                tolerance=option.compviz_regression_tolerance,
-                save_baseline=option.compviz_save_baseline,
-                step_summary=not option.compviz_no_step_summary,
-                table_format=option.compviz_table_format,
-                fail_on_improvement=option.compviz_fail_on_improvement,
-            )
-            ini = Ini(tuple(config.getini("compviz_inputs")), tuple(config.getini("compviz_files")),
-                      config.getini("compviz_output_dir"), config.getini("compviz_table_format"))
+            values = given_values(option, PYTEST)
+            given = Given(face=PYTEST, **{**values, "inputs": tuple(values["inputs"]), "rules": tuple(values["rules"]),
+                                          "image_formats": tuple(values["image_formats"])},
+                          deprecations=tuple(deprecations(option)))
+            ini = Ini(**{s.field: (tuple(config.getini(s.ini_name)) if s.repeat else config.getini(s.ini_name))
+                         for s in SETTINGS if s.ini})
             rootdir = self.rootpath if _inside(invocation, self.rootpath) else invocation
             self.options: RunOptions = resolve(
                 given=given, file_config=file_config, invocation=invocation, rootdir=rootdir, ini=ini,
@@ -289,7 +280,3 @@ def _plugin_label(config: pytest.Config, name: str) -> str:
         except ValueError:
             return str(path)
     return name
-
-
-def _renumber(rule: Rule, number: int) -> Rule:
-    return replace(rule, source=rule.source.replace("--compviz-rule", f"--compviz-rule {number}", 1))

@@ -12,6 +12,10 @@ class CompvizWarning(pytest.PytestWarning):
     makes it fail the item that issued it."""
 
 
+class CompvizDeprecationWarning(CompvizWarning, DeprecationWarning):
+    """A former spelling of a setting, read until the next release (the message names the new one)."""
+
+
 # Where the run's CompvizSession is kept (``config.stash``).
 SESSION_KEY = pytest.StashKey["object"]()
 
