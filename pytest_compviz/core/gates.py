@@ -13,7 +13,7 @@ from ..spec import ERROR, INT4, INT8, LORA_RANK, MODE, PLOT_NAME, RATE, SIZE
 from .ledger import FAILED, PASSED, XFAILED
 from .names import short
 from .noise import delta_stderr, error_stderr, metric_stderr
-from .regression import Regression, row_key
+from .regression import Regression, input_name, row_key
 
 REGRESSION = "regression"  # the check name of the comparison with the baseline run
 GATED = "gated"  # --compviz-strict's check of a row no rule gates
@@ -140,6 +140,7 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
     seen_keys: set = set()
     records = frame.to_dict("records")
     metrics = results.settings.metrics
+    source = input_name(results.path)  # the input part of each row's identity in the baseline
     references = {str(row[table.model_column]): row for row in records if str(row[MODE]) == baseline_mode}
     for index, row in zip(frame.index, records):
         model, mode = str(row[table.model_column]), str(row[MODE])
@@ -173,14 +174,15 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
                     noise_unknown |= bound and stderr is None and check.column != RATE
                     outcomes.append(outcome)
             if baseline is not None:
-                key = row_key(model if table.own_model else None, mode, row[INT4], row[INT8],
+                key = row_key(source, model if table.own_model else None, mode, row[INT4], row[INT8],
                               row[LORA_RANK] if has_lora else None)
                 seen_keys.add(key)
                 previous = baseline.find(key)
                 if previous is None:
                     new_rows.append(label)
                 else:
-                    before_reference = _baseline_reference(baseline, reference, model if table.own_model else None,
+                    before_reference = _baseline_reference(baseline, reference, source,
+                                                           model if table.own_model else None,
                                                            baseline_mode, has_lora)
                     spread = (delta_stderr(row, reference, previous, before_reference, metrics)
                               if reference is not None else None)
@@ -199,11 +201,12 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
     missing: list[str] = []
     if baseline is not None:
         models = {row.model for row in rows} if table.own_model else {None}
+        seen = {key[1:] for key in seen_keys}  # a saved row without an input matches any input
         for key, previous in baseline.rows.items():
-            if key[0] in models and key[1] != baseline_mode and key not in seen_keys:
+            if key[0] in (source, None) and key[1] in models and key[2] != baseline_mode and key[1:] not in seen:
                 name = previous.get(PLOT_NAME) or ""
-                label = f"{key[1]} ({name})" if name else key[1]
-                missing.append(f"{key[0]}: {label}" if multi_model else label)
+                label = f"{key[2]} ({name})" if name else key[2]
+                missing.append(f"{key[1]}: {label}" if multi_model else label)
     matched_baseline = sum(row.regression is not None for row in rows)
     return FileGates(tuple(rows), frozenset(matched), tuple(new_rows), tuple(missing), matched_baseline, multi_model)
 
@@ -232,12 +235,12 @@ def _metric_stderr(row: dict, column: str, metric_columns) -> float | None:
     return metric_stderr(row, column) if column in metric_columns else None
 
 
-def _baseline_reference(baseline, reference, model, baseline_mode: str, has_lora: bool) -> dict | None:
+def _baseline_reference(baseline, reference, source, model, baseline_mode: str, has_lora: bool) -> dict | None:
     """The baseline run's reference row of this model, if it kept one: its figures tell whether the
     reference was measured again (its noise then counts in both runs) or reused."""
     if reference is None:
         return None
-    return baseline.find(row_key(model, baseline_mode, reference[INT4], reference[INT8],
+    return baseline.find(row_key(source, model, baseline_mode, reference[INT4], reference[INT8],
                                  reference[LORA_RANK] if has_lora else None))
 
 

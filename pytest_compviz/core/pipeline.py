@@ -79,8 +79,9 @@ def _sha256(path: Path) -> str | None:
 
 def baseline_problems(runs, baseline) -> list[str]:
     """What makes a baseline compare nothing, each a line that fails the run: a baseline with no
-    rows, or one that holds an input's model but matches none of its rows (a renamed model, the
-    wrong file). A baseline that holds other models only is not a problem (see ``unbaselined``)."""
+    rows, or one that holds rows of an input's models from that input but matches none of its
+    rows (a renamed model, the wrong file). A baseline that holds none of an input's rows is not a
+    problem (see ``unbaselined``)."""
     if baseline is None:
         return []
     if not baseline.rows:
@@ -89,23 +90,27 @@ def baseline_problems(runs, baseline) -> list[str]:
     for run in runs:
         if not run.valid or run.gates.matched_baseline:
             continue
+        saved = _saved_models(run, baseline)
         models = _models(run)
-        if models & baseline_models(baseline):
+        if saved & models:
             problems.append(
                 f"baseline {baseline.path}: matches none of {run.shown}'s rows (baseline models: "
-                f"{_names(baseline_models(baseline))}; this input's: {_names(models)})")
+                f"{_names(saved)}; this input's: {_names(models)})")
     return problems
 
 
 def unbaselined(run, baseline) -> str | None:
-    """A warning when ``baseline`` holds none of ``run``'s models: they have no regression check yet."""
+    """A warning when ``baseline`` holds no rows of ``run``'s input and models: they have no
+    regression check yet. Names the inputs it does hold, so a renamed file is recognised."""
     if baseline is None or not baseline.rows or not run.valid or run.gates.matched_baseline:
         return None
     models = _models(run)
-    if models & baseline_models(baseline):
+    if _saved_models(run, baseline) & models:
         return None
-    return (f"{run.shown}: the baseline {baseline.path} holds no rows of {_names(models)}; "
-            "these rows have no regression check yet")
+    inputs = sorted({key[0] for key in baseline.rows if key[0] is not None})
+    held = f" (it holds rows of {', '.join(map(repr, inputs))})" if inputs else ""
+    return (f"{run.shown}: the baseline {baseline.path} holds no rows of input {run.name!r} with"
+            f" {_names(models)}{held}; these rows have no regression check yet")
 
 
 def _models(run) -> set:
@@ -114,8 +119,9 @@ def _models(run) -> set:
     return {row.model for row in run.gates.rows}
 
 
-def baseline_models(baseline) -> set:
-    return {key[0] for key in baseline.rows}
+def _saved_models(run, baseline) -> set:
+    """The models the baseline holds rows of for this input (a row saved without an input: any)."""
+    return {key[1] for key in baseline.rows if key[0] in (run.name, None)}
 
 
 def _names(models) -> str:

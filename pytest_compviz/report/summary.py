@@ -86,7 +86,7 @@ def run_rows(report) -> list[dict]:
     return rows
 
 
-def run_json(reports, baseline, commit: str | None, outcome: str, notes=()) -> dict:
+def run_json(reports, baseline, commit: str | None, outcome: str, notes=(), settings=None) -> dict:
     inputs, rows = [], []
     for report in reports:
         file_rows = run_rows(report)
@@ -106,7 +106,7 @@ def run_json(reports, baseline, commit: str | None, outcome: str, notes=()) -> d
             "artifacts": [path.name for path, _ in report.written],
             "error": report.error,
         })
-    return run_document(inputs, rows, commit, outcome=outcome,
+    return run_document(inputs, rows, commit, settings, outcome=outcome,
                         baseline=baseline.describe() if baseline else None, notes=list(notes))
 
 
