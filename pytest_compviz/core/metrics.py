@@ -107,3 +107,17 @@ def _parse_precomputed(text: str, suffix: str) -> tuple[float, float] | None:
         return None
     decimals = len(match.group(1) or "") if "e" not in text.lower() else 15
     return value, 10.0 ** (-decimals) * scale
+
+
+def typed_resolution(text: str) -> tuple[float, float] | None:
+    """A number as typed and the unit of its last digit: ``"0.70"`` -> (0.7, 0.01); None when the
+    text is not a plain finite number."""
+    text = text.strip()
+    match = re.fullmatch(r"[+-]?\d*(?:\.(\d*))?(?:[eE]([+-]?\d+))?", text)
+    if match is None or not re.search(r"\d", text):
+        return None
+    value = float(text)
+    if not math.isfinite(value):
+        return None
+    decimals = len(match.group(1) or "") - int(match.group(2) or 0)
+    return value, 10.0 ** (-decimals)
