@@ -188,3 +188,253 @@ def test_saving_into_a_file_whose_rows_are_not_objects_is_refused(pytester, resu
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["error: baseline not saved: base.json: exists but its rows are malformed*;"
                                  " not overwritten"])
+
+
+# --- sources (manifests) -------------------------------------------------------------------------
+
+from test_manifest_run import MODEL, Sweep, failure_section, lm_eval_file  # noqa: E402
+
+from pytest_compviz.core.sources import SourceError  # noqa: E402
+from pytest_compviz.core.sources.lm_eval import read_lm_eval  # noqa: E402
+from pytest_compviz.core.sources.model_files import GIB, model_size  # noqa: E402
+
+METRICS = {"lambada-openai, acc": "0.7", "lambada-openai, perplexity": "3.5", WWB: "1.0",
+           "wikitext, word perplexity": "11.0"}
+
+
+def sparse(path, size: int):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb"):
+        pass
+    os.truncate(path, size)
+    return path
+
+
+def write_manifest(folder, rows: list[dict], name: str = "sweep.csv"):
+    header = list(dict.fromkeys(key for row in rows for key in row))
+    lines = [",".join(f'"{c}"' if "," in c else c for c in header)]
+    lines += [",".join(f'"{row.get(c, "")}"' if "," in row.get(c, "") else row.get(c, "") for c in header)
+              for row in rows]
+    (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def sized_row(mode: str, int8: str, path: str, **cells) -> dict:
+    return {"model": "m", "mode": mode, "%int4": "0", "%int8": int8, "plot name": mode, "model path": path,
+            **METRICS, **cells}
+
+
+def test_weights_in_two_formats_count_once_so_a_rate_is_not_doubled(pytester, monkeypatch, capsys):
+    # A Hub download with the same 4 GiB as model.safetensors and pytorch_model.bin, an int8 IR of
+    # 2 GiB: 2.0x. Counted twice, it read 4.0x and passed min-compression-rate = 3.9.
+    sparse(pytester.path / "models/fp32/model.safetensors", 4 * GIB)
+    sparse(pytester.path / "models/fp32/pytorch_model.bin", 4 * GIB)
+    (pytester.path / "models/fp32/config.json").write_text("{}")
+    sparse(pytester.path / "models/int8/openvino_model.bin", 2 * GIB)
+    sparse(pytester.path / "models/int8/openvino_model.xml", 0)
+    write_manifest(pytester.path, [sized_row("fp32", "0", "models/fp32"),
+                                   sized_row("int8", "1", "models/int8", **{WWB: "0.99"})])
+    pytester.makepyprojecttoml('[tool.compviz]\n[[tool.compviz.rules]]\nmode = "int8"\nmin-compression-rate = 3.9\n')
+
+    result = run(pytester, "--compviz-input", "sweep.csv")
+
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["int8 (int8): compression rate 2.0x < 3.9x (rule 1, pyproject.toml)"])
+    code, out, _ = compviz(monkeypatch, pytester.path, capsys, "sweep.csv", "-v")
+    assert code == 1
+    assert "  line 2 (fp32 (fp32)): model file models/fp32/model.safetensors" in out.splitlines()  # not the .bin
+
+
+def test_a_sharded_checkpoint_counts_the_shards_its_index_lists(tmp_path):
+    index = {"weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}}
+    (tmp_path / "model.safetensors.index.json").write_text(json.dumps(index))
+    for name in ("model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"):
+        sparse(tmp_path / name, GIB)
+    sparse(tmp_path / "consolidated.safetensors", 2 * GIB)  # the same weights, unsharded (Mistral)
+    sparse(tmp_path / "pytorch_model-00001-of-00002.bin", GIB)
+    (tmp_path / "pytorch_model.bin.index.json").write_text('{"weight_map": {"a": "pytorch_model-00001-of-00002.bin"}}')
+
+    size = model_size(tmp_path, "m")
+
+    assert size.bytes == 2 * GIB
+    assert [f.name for f in size.files] == ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]
+
+    (tmp_path / "model-00002-of-00002.safetensors").unlink()
+    with pytest.raises(SourceError) as info:
+        model_size(tmp_path, "m")
+    assert info.value.what == ("model.safetensors.index.json lists model-00002-of-00002.safetensors, which is not"
+                               " there (a partial download?)")
+
+
+def test_pytorch_bins_alone_and_openvino_ir_keep_counting(tmp_path):
+    sparse(tmp_path / "pt/pytorch_model.bin", GIB)
+    sparse(tmp_path / "ov/openvino_model.bin", GIB)
+    sparse(tmp_path / "ov/openvino_model.xml", 10)
+    assert model_size(tmp_path / "pt").bytes == GIB
+    assert model_size(tmp_path / "ov").bytes == GIB + 10
+
+
+def copy_tree(sweep: Sweep, source: str, target: str) -> None:
+    import shutil
+
+    shutil.copytree(sweep.folder / source, sweep.folder / target)
+
+
+@pytest.fixture
+def sweep(pytester) -> Sweep:
+    from conftest import DEMO_RULES
+
+    pytester.makefile(".toml", pyproject=DEMO_RULES)
+    return Sweep(pytester.path)
+
+
+def test_byte_identical_results_and_a_shared_model_folder_are_flagged_and_fail_under_strict(
+        pytester, sweep, monkeypatch, capsys):
+    # Line 3 reads a copy of line 2's lm-eval folder: not the same path, the same bytes. Lines 2
+    # and 3 also count one model folder.
+    copy_tree(sweep, "evals/gptq", "evals/gptq-copy")
+    sparse(pytester.path / "models/shared/openvino_model.bin", 3 * GIB)
+    sparse(pytester.path / "models/shared/openvino_model.xml", 0)
+    sweep.edit({(3, "lm-eval"): "evals/gptq-copy", (2, "model path"): "models/shared",
+                (3, "model path"): "models/shared/", (2, "model size, Gb"): "", (3, "model size, Gb"): ""})
+    identical = (f"sweep.csv:2: column 'lm-eval': lines 2, 3 read byte-identical lm-eval files"
+                 f" ({lm_eval_file('gptq')!r}, {lm_eval_file('gptq').replace('evals/gptq/', 'evals/gptq-copy/')!r}):"
+                 " one evaluation cannot measure two configurations (a copied folder?)")
+    shared = ("sweep.csv:2: column 'model path': lines 2, 3 count the same model file 'models/shared/openvino_model.bin'"
+              " in their model size: two configurations cannot be one model (a copied path?)")
+
+    result = run(pytester, "--compviz-input", "sweep.csv", "--compviz-strict")
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    section = failure_section(result, "schema of sweep.csv")
+    assert f"{identical} (--compviz-strict)" in section
+    assert f"{shared} (--compviz-strict)" in section
+    code, out, err = compviz(monkeypatch, pytester.path, capsys, "sweep.csv", "-o", "out")
+    assert code == 0
+    assert f"warning: {identical}" in err.splitlines() and f"warning: {shared}" in err.splitlines()
+
+
+def set_n_shot(document: dict) -> None:
+    document["n-shot"]["lambada_openai"] = 5
+
+
+def set_version(document: dict) -> None:
+    document["versions"]["wikitext"] = 3.0
+
+
+def set_max_length(document: dict) -> None:
+    document["config"]["model_args"] += ",max_length=2048"
+
+
+@pytest.mark.parametrize("change, difference", [
+    (set_n_shot, "lambada_openai n-shot (lines 2, 3, 5, 6, 7, 8, 9, 10, 11: 0; line 4: 5)"),
+    (set_version, "wikitext version (lines 2, 3, 5, 6, 7, 8, 9, 10, 11: 2.0; line 4: 3.0)"),
+    (set_max_length, "model_args max_length (lines 2, 3, 5, 6, 7, 8, 9, 10, 11: None; line 4: '2048')"),
+])
+def test_runs_with_other_recorded_settings_are_not_comparable(pytester, sweep, change, difference):
+    sweep.edit_lm_eval("data-free", change)
+
+    result = run(pytester, "--compviz-input", "sweep.csv")
+
+    result.assert_outcomes(passed=19, warnings=1)
+    result.stdout.fnmatch_lines([f"*CompvizWarning: sweep.csv:2: column 'lm-eval': lm-eval results of model"
+                                 f" {MODEL!r} are not comparable: {difference}"])
+
+
+def test_a_missing_model_arg_in_some_runs_is_compared_as_recorded(tmp_path):
+    base = json.loads(open(Sweep.__init__.__globals__["SWEEP"] / lm_eval_file("gptq")).read())
+    with_arg = {**base, "config": {**base["config"], "model_args": "pretrained=x,max_length=4096"}}
+    run_ = read_lm_eval(_write(tmp_path / "r.json", with_arg))
+    assert run_.settings("wikitext")["model_args max_length"] == "4096"
+    assert read_lm_eval(_write(tmp_path / "s.json", base)).settings("wikitext")["model_args max_length"] is None
+
+
+def _write(path, document):
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_lm_eval_names_a_relative_model_folder_with_a_leading_dot_and_it_is_read(pytester, sweep):
+    # lm_eval --model_args pretrained=./models/int4 --output_path evals/data-free writes
+    # evals/data-free/.__models__int4/results_<date>.json
+    folder = pytester.path / "evals/data-free"
+    (folder / "models__data-free").rename(folder / ".__models__data-free")
+
+    result = run(pytester, "--compviz-input", "sweep.csv")
+
+    result.assert_outcomes(passed=19)
+
+
+def test_tasks_run_one_at_a_time_are_each_read_from_the_newest_file_that_has_them(pytester, sweep, monkeypatch,
+                                                                                 capsys):
+    path = sweep.lm_eval_json("data-free")
+    document = json.loads(path.read_text())
+    lambada = {**document, "results": {"lambada_openai": document["results"]["lambada_openai"]}}
+    wikitext = {**document, "results": {"wikitext": document["results"]["wikitext"]}}
+    folder = path.parent
+    path.unlink()
+    _write(folder / "results_2026-11-03T09-00-00.json", lambada)  # --tasks lambada_openai, first
+    _write(folder / "results_2026-11-03T10-00-00.json", wikitext)  # --tasks wikitext, then
+    _write(folder / "results_2026-11-01T10-00-00.json", lambada | {"results": {"lambada_openai": {
+        **document["results"]["lambada_openai"], "acc,none": 0.01}}})  # an older lambada run: not read
+
+    result = run(pytester, "--compviz-input", "sweep.csv")
+    result.assert_outcomes(passed=19)  # the same figures as the one-file run
+
+    code, out, _ = compviz(monkeypatch, pytester.path, capsys, "sweep.csv", "-o", "out", "-v")
+    assert code == 0
+    assert ("  line 4 (int4 (data-free)): lm-eval evals/data-free/models__data-free/results_2026-11-03T09-00-00.json;"
+            " lm-eval evals/data-free/models__data-free/results_2026-11-03T10-00-00.json;"
+            " wwb wwb/data-free/metrics.csv") in out.splitlines()
+
+
+def test_a_task_in_none_of_a_folders_files_names_them_all(tmp_path):
+    _write(tmp_path / "results_2026-11-03T09-00-00.json", {"results": {"a": {"acc,none": 0.5}}})
+    _write(tmp_path / "results_2026-11-03T10-00-00.json", {"results": {"b": {"acc,none": 0.5}}})
+    with pytest.raises(SourceError) as info:
+        read_lm_eval(tmp_path, "evals").measurement("c", "acc")
+    assert str(info.value) == "evals: no task 'c' in any of its 2 results files (tasks: b, a)"
+
+
+def test_lm_evals_higher_is_better_is_checked_against_the_configured_direction(pytester, sweep):
+    pytester.makepyprojecttoml("""
+[tool.compviz]
+[[tool.compviz.metrics]]
+column = "lambada-openai, acc"
+direction = "lower"
+lm-eval = "lambada_openai/acc"
+""")
+    sweep.edit({(line, "lambada-openai, acc"): "" for line in range(2, 12)})
+
+    result = run(pytester, "--compviz-input", "sweep.csv")
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([f"sweep.csv:2: column 'lm-eval': 'evals/gptq' ({lm_eval_file('gptq')[len('evals/gptq/'):]}):"
+                                 " lm-eval records task 'lambada_openai' metric 'acc' as higher is better, but it is"
+                                 " configured as lower is better (the metric's direction)"])
+
+
+def test_a_typed_number_that_disagrees_with_its_source_warns(pytester, sweep):
+    sweep.edit({(4, "lambada-openai, acc"): "0.75"})
+
+    result = run(pytester, "--compviz-input", "sweep.csv")
+
+    result.stdout.fnmatch_lines(["*CompvizWarning: sweep.csv:4: column 'lambada-openai, acc': typed 0.75 overrides"
+                                 " 0.* read from lm-eval 'evals/data-free': the typed number is used; leave the cell"
+                                 " empty to use the measured one"])
+
+
+# --- compviz assemble -o --------------------------------------------------------------------------
+
+
+def test_assemble_writes_through_a_symlink_and_refuses_a_fifo(pytester, sweep, monkeypatch, capsys):
+    (pytester.path / "shared").mkdir()
+    (pytester.path / "link.csv").symlink_to(pytester.path / "shared" / "results.csv")
+    code, _, err = compviz(monkeypatch, pytester.path, capsys, "assemble", "sweep.csv", "-o", "link.csv")
+    assert code == 0, err
+    assert (pytester.path / "link.csv").is_symlink()
+    assert (pytester.path / "shared" / "results.csv").read_text().startswith('"int4_asym, gs64",mode')
+
+    os.mkfifo(pytester.path / "pipe")
+    code, out, err = compviz(monkeypatch, pytester.path, capsys, "assemble", "sweep.csv", "-o", "pipe")
+    assert (code, out, err) == (2, "", "compviz assemble: error: pipe: is a FIFO, not a regular file; not replaced\n")
+    assert (pytester.path / "pipe").is_fifo()

@@ -282,8 +282,9 @@ def _run_settings(document: dict, config: dict) -> tuple:
     system instruction (by their recorded digests). Absent ones are left out, so an older file
     that records less is compared on what it records."""
     found = [("limit", config.get("limit"))]
-    args = _model_args(config.get("model_args"))
-    found += [(f"model_args {key}", args[key]) for key in COMPARED_MODEL_ARGS if key in args]
+    if config.get("model_args") is not None:  # recorded: a key left out is the default (None)
+        args = _model_args(config.get("model_args"))
+        found += [(f"model_args {key}", args.get(key)) for key in COMPARED_MODEL_ARGS]
     if config.get("gen_kwargs") is not None:
         found.append(("gen_kwargs", config.get("gen_kwargs")))
     for key in ("fewshot_as_multiturn", "chat_template_sha", "system_instruction_sha"):
