@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from .config.files import read_file_config
-    from .config.options import Given, resolve
+    from .config.options import Given, resolve, with_glob_inputs
     from .config.rules import parse_rule_string, parse_tolerance
     from .problems import InputUnusable, check_input_path
 
@@ -127,9 +127,11 @@ def _run(args: argparse.Namespace) -> int:
         fail_on_improvement=args.fail_on_improvement,
     )
     options = resolve(given=given, file_config=file_config, invocation=invocation, rootdir=invocation)
+    if not given.inputs and options.file_globs:
+        options = with_glob_inputs(options)
     if not options.inputs:
         raise NoInput("no input: give a results CSV, e.g. compviz --input-file data/llama2_asym.csv,"
-                      " or list inputs in [tool.compviz]")
+                      " or list inputs (or files globs that match a CSV) in [tool.compviz]")
     # Usage problems first: nothing is written when an input is missing, a directory or unreadable.
     for path, name in zip(options.inputs, options.input_names):
         try:

@@ -438,3 +438,55 @@ def test_assemble_writes_through_a_symlink_and_refuses_a_fifo(pytester, sweep, m
     code, out, err = compviz(monkeypatch, pytester.path, capsys, "assemble", "sweep.csv", "-o", "pipe")
     assert (code, out, err) == (2, "", "compviz assemble: error: pipe: is a FIFO, not a regular file; not replaced\n")
     assert (pytester.path / "pipe").is_fifo()
+
+
+# --- gates ---------------------------------------------------------------------------------------
+
+
+def test_compviz_reads_the_files_globs_pytest_reads(pytester, results, monkeypatch, capsys):
+    pytester.makepyprojecttoml('[tool.compviz]\nfiles = ["results/*.csv"]\n[[tool.compviz.rules]]\n'
+                               'mode = "int4"\nmax-relative-error = "5%"\n')
+    results("results/llama2_asym.csv")
+    results("elsewhere/ignored.csv")
+    results(".venv/results/hidden.csv")
+
+    result = run(pytester)
+    result.assert_outcomes(passed=1, failed=1)  # the schema, int4's limit (8.46% > 5%)
+
+    code, out, _ = compviz(monkeypatch, pytester.path, capsys)
+    assert code == 1
+    assert ("FAILED results/llama2_asym.csv: max-relative-error of int4 (data-free): average relative error 8.5%"
+            " > 5.0% (rule 1, pyproject.toml)") in out.splitlines()
+    summary = json.loads((pytester.path / "compviz-report" / "compviz.json").read_text())
+    assert [entry["file"] for entry in summary["inputs"]] == ["results/llama2_asym.csv"]
+    assert summary["outcome"] == "failed"
+
+
+def test_an_xfail_does_not_hide_a_check_that_cannot_be_evaluated(pytester, results, monkeypatch, capsys):
+    pytester.makepyprojecttoml('[tool.compviz]\n[[tool.compviz.rules]]\nmode = "int4"\n'
+                               'metrics = { "mmlu, acc" = { min = 0.5 } }\nxfail = "mmlu not measured yet"\n')
+    results("r.csv")
+
+    result = run(pytester, "r.csv", "-rf")
+
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["FAILED r.csv::int4 (data-free)::min:mmlu, acc - *"])
+    assert "XFAIL" not in result.stdout.str()
+    code, out, _ = compviz(monkeypatch, pytester.path, capsys, "r.csv")
+    assert code == 1 and "XFAIL" not in out
+
+
+def test_a_higher_is_better_metric_with_a_negative_reference_reads_worse_as_positive():
+    import pandas as pd
+
+    from pytest_compviz.core.metrics import relative_errors
+    from pytest_compviz.spec import Metric
+
+    metrics = (Metric("loglik", "higher"), Metric("nll", "lower"))
+    rows = pd.DataFrame({"loglik": [-3.0, -1.0], "nll": [-1.0, -3.0]})  # worse, then better
+    reference = pd.DataFrame({"loglik": [-2.0, -2.0], "nll": [-2.0, -2.0]})
+
+    errors = relative_errors(rows, reference, metrics)
+
+    assert errors["loglik"].tolist() == [0.5, -0.5]
+    assert errors["nll"].tolist() == [0.5, -0.5]

@@ -288,16 +288,19 @@ _ABSENT = object()
 
 
 def _outcome(check: Check, rule: Rule, cell, stderr=None, z=None, xfail=None) -> Outcome:
+    # A check that cannot be evaluated (its column absent, its cell empty or not a number) fails
+    # whatever the rule's xfail says: an expected failure is about the value, and a check with no
+    # value would otherwise xfail forever, unseen.
     if cell is _ABSENT:
-        return Outcome(check, rule, None, False, "absent", xfail=xfail)
+        return Outcome(check, rule, None, False, "absent")
     try:  # metric columns are floats already; an extra column a rule names may still be text
         value = float(cell)
     except (TypeError, ValueError):
-        return Outcome(check, rule, None, False, "not a number", cell, xfail=xfail)
+        return Outcome(check, rule, None, False, "not a number", cell)
     if value != value:
-        return Outcome(check, rule, None, False, "empty", xfail=xfail)
+        return Outcome(check, rule, None, False, "empty")
     if value in (float("inf"), float("-inf")):  # an extra column pandera did not check
-        return Outcome(check, rule, None, False, "not finite", cell, xfail=xfail)
+        return Outcome(check, rule, None, False, "not finite", cell)
     outcome = Outcome(check, rule, value, False, stderr=stderr, z=z if stderr is not None else None, xfail=xfail)
     return replace(outcome, passed=check.passes(outcome.bounded))
 

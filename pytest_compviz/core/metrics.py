@@ -14,14 +14,19 @@ from ..spec import ERROR, MODE, RATE, SIZE, Metric
 
 
 def relative_errors(frame: pd.DataFrame, baseline: pd.DataFrame, metrics: tuple[Metric, ...]) -> pd.DataFrame:
-    """One column per metric: the row's relative error against the baseline values of its row."""
+    """One column per metric: the row's relative error against the baseline values of its row.
+
+    Divided by the reference's magnitude, so worse is always positive: a higher-is-better metric
+    whose reference is negative (a log-likelihood of -2.0 falling to -3.0) is 50% worse, not -50%.
+    For the NNCF metrics (positive references) this is the NNCF script's arithmetic exactly. A
+    reference of 0 is refused by the schema (``baseline-nonzero``)."""
     errors = {}
     for metric in metrics:
         row, base = frame[metric.column], baseline[metric.column]
         if metric.direction == "higher":
-            errors[metric.column] = (base - row) / base
+            errors[metric.column] = (base - row) / base.abs()
         elif metric.direction == "lower":
-            errors[metric.column] = (row - base) / base
+            errors[metric.column] = (row - base) / base.abs()
         else:  # similarity: 1 is identical to the baseline
             errors[metric.column] = 1 - row
     return pd.DataFrame(errors, index=frame.index)
