@@ -490,3 +490,63 @@ def test_a_higher_is_better_metric_with_a_negative_reference_reads_worse_as_posi
 
     assert errors["loglik"].tolist() == [0.5, -0.5]
     assert errors["nll"].tolist() == [0.5, -0.5]
+
+
+def test_a_rule_naming_the_baseline_mode_gates_the_reference_rows_own_metrics(pytester, results, monkeypatch,
+                                                                              capsys):
+    # A broken reference evaluation (accuracy 0.1) makes every compressed row's error look small.
+    pytester.makepyprojecttoml('[tool.compviz]\n'
+                               '[[tool.compviz.rules]]\nmode = "*"\nmax-relative-error = "9%"\n'
+                               '[[tool.compviz.rules]]\nmode = "fp32"\nmax-relative-error = "1%"\n'
+                               'metrics = { "lambada-openai, acc" = { min = 0.6 } }\n')
+    results("r.csv", cells={(11, ACC): "0.1"})
+
+    result = run(pytester, "r.csv", "-rf")
+
+    # The wildcard rule does not gate the reference; its error limit would say nothing (0%).
+    result.assert_outcomes(passed=10, failed=1)  # the schema and 9 compressed rows "pass": the reference is wrong
+    result.stdout.fnmatch_lines(["fp32: lambada-openai, acc 0.100 < 0.600 (rule 2, pyproject.toml)",
+                                 "FAILED r.csv::fp32::min:lambada-openai, acc - *"])
+    assert "r.csv::fp32::max-relative-error" not in result.stdout.str()
+    code, out, _ = compviz(monkeypatch, pytester.path, capsys, "r.csv")
+    assert code == 1
+    assert any(line.startswith("FAILED r.csv: min:lambada-openai, acc of fp32:") for line in out.splitlines())
+
+
+def test_a_row_missing_since_the_baseline_warns_and_fails_under_strict(pytester, results, monkeypatch, capsys):
+    results("r.csv")
+    assert run(pytester, "r.csv", "--compviz-save-baseline", "base.json").ret == 0
+    rows = results.rows()
+    results("r.csv", [row for number, row in enumerate(rows, 1) if number != 4])  # int4 (data-free) dropped
+    warning = ("r.csv: 1 row of the baseline base.json is missing from this run, so not compared (dropped or"
+               " renamed?): int4 (data-free)")
+
+    result = run(pytester, "r.csv", "--compviz-baseline", "base.json")
+    result.assert_outcomes(passed=9, warnings=1)
+    result.stdout.fnmatch_lines([f"*CompvizWarning: {warning}"])
+
+    strict = run(pytester, "r.csv", "--compviz-baseline", "base.json", "--compviz-strict")
+    assert strict.ret == pytest.ExitCode.TESTS_FAILED
+    strict.stdout.fnmatch_lines([f"{warning} (--compviz-strict)"])
+    code, out, _ = compviz(monkeypatch, pytester.path, capsys, "r.csv", "--baseline", "base.json", "--strict")
+    assert code == 1 and f"error: {warning} (--strict)" in out.splitlines()
+
+
+def test_a_command_line_rule_that_loosens_a_configured_one_is_not_silent(pytester, results, monkeypatch, capsys):
+    pytester.makepyprojecttoml('[tool.compviz]\n[[tool.compviz.rules]]\nmode = "int4"\nmax-relative-error = "6%"\n')
+    results("r.csv")
+    warning = ("r.csv: --compviz-rule 1 'mode=int4; max-relative-error=9%' loosens max-relative-error from 0.06 (rule 1, pyproject.toml) to 0.09 for"
+               " 1 row: int4 (data-free)")
+
+    loose = run(pytester, "r.csv", "--compviz-rule", "mode=int4; max-relative-error=9%")
+    loose.assert_outcomes(passed=2, warnings=1)
+    loose.stdout.fnmatch_lines([f"*CompvizWarning: {warning}"])
+
+    tight = run(pytester, "r.csv", "--compviz-rule", "mode=int4; max-relative-error=5%")
+    tight.assert_outcomes(passed=1, failed=1)  # tightening is what the command line is for: no warning
+    assert "CompvizWarning" not in tight.stdout.str()
+
+    code, out, err = compviz(monkeypatch, pytester.path, capsys, "r.csv", "--rule", "mode=int4; max-relative-error=9%")
+    assert code == 0
+    assert ("warning: r.csv: --rule 1 'mode=int4; max-relative-error=9%' loosens max-relative-error from 0.06 (rule 1, pyproject.toml) to 0.09 for 1 row:"
+            " int4 (data-free)") in err.splitlines()

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..config.rules import (BOUND, FAIL_ON_IMPROVEMENT, MAX_ERROR_INCREASE, MAX_RATE_DECREASE, PARETO,
-                            SIGNIFICANCE, TOLERANCES, Check, Rule, Tolerances, winning_checks, winning_settings)
+                            SIGNIFICANCE, TOLERANCES, Check, Rule, Tolerances, loosened, winning_checks,
+                            winning_settings)
 from ..spec import ERROR, INT4, INT8, LORA_RANK, MODE, PLOT_NAME, RATE, SIZE
 from .ledger import FAILED, PASSED, XFAILED
 from .names import short
@@ -67,6 +68,7 @@ class RowGates:
     noise_unknown: bool = False  # a rule asks for significance or a bound, and nothing has a stderr
     dominated_by: Dominator | None = None  # None on the Pareto front, and for the baseline row
     pareto: Rule | None = None  # the rule whose ``pareto = true`` gives the row its pareto check
+    loosened: tuple = ()  # (configured check, rule, command-line check, rule): see rules.loosened
 
     @property
     def ungated(self) -> bool:
@@ -156,12 +158,16 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
         sigma = error_stderr(row, reference, metrics) if reference is not None and not is_baseline else None
         regression_xfail, noise_unknown = None, False
         pareto = None
-        if not is_baseline:
+        loose: list = []
+        if is_baseline:
+            outcomes = _reference_outcomes(rules, baseline_mode, model, mode, plot_name, row, matched)
+        else:
             matching = [rule for rule in rules if rule.matches(model, mode, plot_name)]
             # "matched" means selected a row, even where a later rule overrides all its checks.
             matched.update(rule.source for rule in matching)
             checks = winning_checks(matching)
             settings = winning_settings(matching)
+            loose = loosened(matching)
             z = settings[SIGNIFICANCE][0] if SIGNIFICANCE in settings else None
             bound = BOUND in settings
             for check, rule in checks.values():
@@ -196,7 +202,7 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
         rows.append(RowGates(index, label, line, model, mode, plot_name, is_baseline, tuple(outcomes),
                              tuple((k, _plain(v)) for k, v in properties), regression, strict, sigma,
                              regression_xfail, noise_unknown and (bool(outcomes) or regression is not None),
-                             pareto=pareto))
+                             pareto=pareto, loosened=tuple(loose)))
     rows = _with_dominators(rows)
     missing: list[str] = []
     if baseline is not None:
@@ -209,6 +215,22 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
                 missing.append(f"{key[1]}: {label}" if multi_model else label)
     matched_baseline = sum(row.regression is not None for row in rows)
     return FileGates(tuple(rows), frozenset(matched), tuple(new_rows), tuple(missing), matched_baseline, multi_model)
+
+
+def _reference_outcomes(rules, baseline_mode: str, model: str, mode: str, plot_name: str, row: dict,
+                        matched: set) -> list[Outcome]:
+    """The reference row's own metric limits. Its error (0%) and rate (1.0x) say nothing, but a
+    broken reference evaluation (a truncated run, the wrong checkpoint) makes every compressed row
+    look good: a rule whose ``mode`` names the baseline mode exactly (``mode = "fp32"``, not a
+    wildcard, so ``mode = "*"`` rules keep gating compressed rows only) gates its metric limits."""
+    matching = [rule for rule in rules if rule.selectors.get("mode") == baseline_mode
+                and rule.matches(model, mode, plot_name)]
+    outcomes = []
+    for check, rule in winning_checks(matching).values():
+        if check.kind in ("min", "max") and check.column not in (ERROR, RATE):
+            outcomes.append(_outcome(check, rule, row.get(check.column, _ABSENT), xfail=rule.xfail))
+            matched.add(rule.source)
+    return outcomes
 
 
 def _regression_xfail(regression: Regression, checks: dict) -> str | None:

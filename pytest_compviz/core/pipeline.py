@@ -146,6 +146,19 @@ def file_warnings(run, baseline) -> list[str]:
         # typed in the wrong unit would otherwise switch the regression check off unseen.
         found.append(f"{run.shown}: error increases beyond the tolerance passed as noise (below the rule's"
                      f" significance): " + "; ".join(within_noise))
+    if run.gates.missing_rows:
+        # A row dropped or renamed since the baseline has no regression check: never silently.
+        count = len(run.gates.missing_rows)
+        found.append(f"{run.shown}: {count} row{'s' if count != 1 else ''} of the baseline {baseline.path}"
+                     f" {'are' if count != 1 else 'is'} missing from this run, so not compared (dropped or"
+                     " renamed?): " + "; ".join(run.gates.missing_rows))
+    loosening: dict[tuple, list[str]] = {}
+    for row in run.gates.rows:
+        for old, old_rule, new, new_rule in row.loosened:
+            loosening.setdefault((old.name, old.limit, old_rule.source, new.limit, new_rule.source), []).append(row.label)
+    for (name, old, old_source, new, new_source), labels in loosening.items():
+        found.append(f"{run.shown}: {new_source} loosens {name} from {old:g} ({old_source}) to {new:g} for"
+                     f" {len(labels)} row{'s' if len(labels) != 1 else ''}: " + "; ".join(labels))
     noiseless = [row.label for row in run.gates.rows if row.noise_unknown]
     if noiseless:
         found.append(f"{run.shown}: a rule asks for significance or a bound, but no standard error is known for"

@@ -183,7 +183,7 @@ def summary_markdown(reports, baseline, output_dir: Path, notes=(), errors=(), i
             lines += ["| row | error | rate | limits | vs baseline | result |",
                       "|:--|--:|--:|:--|:--|:--|"]
             verdicts = {row.index: report.verdicts[row.index] for row in rows}
-            ordered = sorted((r for r in rows if not r.is_baseline),
+            ordered = sorted((r for r in rows if not r.is_baseline or r.outcomes),
                              key=lambda r: verdicts[r.index].verdict != FAILED)
             for row in ordered:
                 figures = dict(row.properties)
