@@ -10,13 +10,13 @@ import tempfile
 from pathlib import Path
 
 _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-          (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
+          (stat.S_ISSOCK, "a socket"))  # a directory: os.replace says so itself
 
 
 def write_target(path: Path) -> Path:
     """Where writing ``path`` lands: a symlink is written through (the link stays a link and its
     target gets the data; a lock or temp file goes beside the target), and anything that exists
-    but is not a regular file (a FIFO, a device such as /dev/null, a socket, a folder) is refused
+    but is not a regular file (a FIFO, a device such as /dev/null, a socket) is refused
     with an OSError saying what it is: replacing it with a file would break whatever uses it."""
     real = Path(os.path.realpath(path))
     try:

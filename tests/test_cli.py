@@ -180,7 +180,8 @@ def test_unusable_input_exits_2_and_writes_nothing(tmp_path, llama2_copy, args, 
     "args, error",
     [
         pytest.param([], "compviz: error: no input: give a results CSV, e.g. compviz --input-file"
-                     " data/llama2_asym.csv, or list inputs in [tool.compviz]", id="no input"),
+                     " data/llama2_asym.csv, or list inputs (or files globs that match a CSV) in [tool.compviz]",
+                     id="no input"),
         pytest.param(["--bogus", "in/llama2_asym.csv"], "compviz: error: unrecognized arguments: --bogus",
                      id="bad option"),
         # The rest of this line ("(choose from ...)") is argparse's wording, which varies by Python.

@@ -468,7 +468,7 @@ def test_assemble_reads_a_shared_source_once(evals, monkeypatch):
 
     calls = []
     real = module.read_lm_eval
-    monkeypatch.setattr(module, "read_lm_eval", lambda path, shown: calls.append(shown) or real(path, shown))
+    monkeypatch.setattr(module, "read_lm_eval", lambda path, shown, *tasks: calls.append(shown) or real(path, shown, *tasks))
     rows = [int4_row(**{"lm-eval": cell, "plot name": str(i)}) for i, cell in enumerate(
         ["evals/fp32", "evals/fp32/", "./evals/fp32", "evals/int4"])]
     assemble(manifest(evals, rows), evals)

@@ -121,7 +121,7 @@ class _Builder:
         read: list[Source] = []
         cell = self._source_cell(LM_EVAL, position)
         if cell:
-            run = self._read(LM_EVAL, cell, position, index, read_lm_eval)
+            run = self._read(LM_EVAL, cell, position, index, self._read_lm_eval)
             if run is not None:
                 # Every file a figure is read from (a folder's tasks may come from several runs).
                 parts = [run.part_for(task) for task, _, _ in self.lm_eval_metrics.values()]
@@ -147,6 +147,11 @@ class _Builder:
                 read += [(MODEL_FILE, self._shown(file), None) for file in size.files]
                 self._fill(SIZE, position, index, MODEL_PATH, cell, lambda: Measurement(size.gib))
         self.sources[index] = tuple(read)
+
+    def _read_lm_eval(self, path: Path, cell: str):
+        """The lm-eval results ``cell`` names, reading a folder's older files only for the tasks
+        the configured metrics need that newer ones lack."""
+        return read_lm_eval(path, cell, [task for task, _, _ in self.lm_eval_metrics.values()])
 
     def _shown(self, file) -> str:
         """A counted file as the manifest would name it (relative to its folder)."""

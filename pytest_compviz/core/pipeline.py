@@ -108,9 +108,9 @@ def unbaselined(run, baseline) -> str | None:
     if _saved_models(run, baseline) & models:
         return None
     inputs = sorted({key[0] for key in baseline.rows if key[0] is not None})
-    held = f" (it holds rows of {', '.join(map(repr, inputs))})" if inputs else ""
-    return (f"{run.shown}: the baseline {baseline.path} holds no rows of input {run.name!r} with"
-            f" {_names(models)}{held}; these rows have no regression check yet")
+    held = f" (it holds rows of {', '.join(map(repr, inputs))})" if inputs and run.name not in inputs else ""
+    return (f"{run.shown}: the baseline {baseline.path} holds no rows of {_names(models)} from input"
+            f" {run.name!r}{held}; these rows have no regression check yet")
 
 
 def _models(run) -> set:

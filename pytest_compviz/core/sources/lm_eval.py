@@ -152,18 +152,24 @@ class LmEvalRun:
         return part.settings(task) if part is not None else {}
 
 
-def read_lm_eval(path: str | os.PathLike, shown: str | None = None) -> LmEvalRun:
+def read_lm_eval(path: str | os.PathLike, shown: str | None = None, tasks=None) -> LmEvalRun:
     """Read the results file at ``path``, or the results files in the folder ``path`` (or in its
-    one sub-folder, the layout of ``--output_path DIR``): each task from the newest that has it."""
+    one sub-folder, the layout of ``--output_path DIR``): each task from the newest that has it.
+    ``tasks``: the tasks wanted; older files are read only until they are all found (a folder of
+    repeated full runs costs one read), all of them when None."""
     path = Path(path)
     shown = str(path) if shown is None else shown
-    parts = []
+    parts, wanted = [], None if tasks is None else set(tasks)
     for file, file_shown in find_results_files(path, shown):
+        if wanted is not None and parts and not wanted:
+            break
         try:
             data = file.read_bytes()
         except OSError as exc:
             raise SourceError(file_shown, f"cannot be read ({oserror_text(exc)})") from None
         parts.append(parse_results(data, file_shown))
+        if wanted is not None:
+            wanted -= set(parts[-1].results)
     return LmEvalRun(tuple(parts), shown)
 
 
