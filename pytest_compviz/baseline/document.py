@@ -3,10 +3,10 @@ files, and the baseline row format inside it.
 
 Version 2 (this one) adds, per row, each check's status (``passed``, ``failed``, ``not run``) and
 the row's verdict, per run the ``outcome``, and ``own model`` per row; version 1 documents still
-load as baselines. Since pytest-compviz 0.x a version 2 document also records ``settings``: the
-baseline mode and the metrics (column and direction) its errors were computed with; a run whose
-settings differ cannot be compared with it (``baseline.load.check_settings``). The key is optional,
-so documents written before it still load: their metric columns are read off their rows.
+load as baselines. A document also records ``settings``: the baseline mode and the metrics (column
+and direction) its errors were computed with; a run whose settings differ cannot be compared with
+it (``baseline.load.check_settings``). The key is optional, so documents written before it was
+added still load: their metric columns are read off their rows.
 """
 
 from __future__ import annotations
