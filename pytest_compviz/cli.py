@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from .config.files import read_file_config
-    from .config.options import Given, resolve
+    from .config.options import Given, resolve, with_glob_inputs
     from .config.settings import CLI, deprecations, given_values
     from .problems import InputUnusable, check_input_path
 
@@ -89,9 +89,11 @@ def _run(args: argparse.Namespace) -> int:
     options = resolve(given=given, file_config=file_config, invocation=invocation, rootdir=invocation)
     for text in options.deprecations:
         print(f"compviz: warning: {text}", file=sys.stderr)
+    if not given.inputs and options.file_globs:
+        options = with_glob_inputs(options)
     if not options.inputs:
         raise NoInput("no input: give a results CSV, e.g. compviz --input-file data/llama2_asym.csv,"
-                      " or list inputs in [tool.compviz]")
+                      " or list inputs (or files globs that match a CSV) in [tool.compviz]")
     # Usage problems first: nothing is written when an input is missing, a directory or unreadable.
     for path, name in zip(options.inputs, options.input_names):
         try:
@@ -172,14 +174,14 @@ def build_assemble_parser() -> argparse.ArgumentParser:
         " printed)\n  2  usage error", formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("manifest", metavar="MANIFEST", help="the sweep manifest (a CSV with source columns)")
-    parser.add_argument("-o", "--output", metavar="CSV", help="the results CSV to write (default: standard output); never the manifest or a file it names")
+    parser.add_argument("-o", "--output", metavar="CSV", help="the results CSV to write (default: standard output); never the manifest or a file it names; a symlink is written through, a FIFO or device refused")
     parser.add_argument("--config", metavar="TOML", help="read [tool.compviz] (its metrics) from this file")
     return parser
 
 
 def assemble_main(argv: list[str]) -> int:
     args = build_assemble_parser().parse_args(argv)
-    from .atomic import atomic_write
+    from .atomic import atomic_write, write_target
     from .config.files import read_file_config
     from .config.options import Given, resolve
     from .core.manifest import to_csv
@@ -196,6 +198,11 @@ def assemble_main(argv: list[str]) -> int:
         options = resolve(given=Given(), file_config=file_config, invocation=invocation, rootdir=invocation)
         if args.output and Path(invocation / args.output).resolve() == manifest.resolve():
             raise CompvizError(f"{args.output}: is the manifest itself; name another file")
+        if args.output:  # a link is written through; a FIFO or a device is never replaced
+            try:
+                write_target(invocation / args.output)
+            except OSError as exc:
+                raise CompvizError(f"{args.output}: {exc.strerror}") from None
         raw = read_results(manifest, args.manifest)
         if not is_manifest(raw.frame.columns):
             raise CompvizError(f"{args.manifest}: is not a manifest: its header has none of the source"

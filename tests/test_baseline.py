@@ -335,16 +335,18 @@ def test_a_negative_rate_tolerance_is_a_usage_error(pytester, results, base, arg
 # --- 4. matching rows ----------------------------------------------------------------------------
 
 
-def test_rows_are_matched_whatever_the_file_is_called(pytester, results):
+def test_a_renamed_file_is_a_new_input_and_the_warning_names_the_saved_one(pytester, results):
+    # Rows are identified by their input too (two files may hold one model's modes): a file saved
+    # as a.csv and run as b.csv has no regression check, and says which inputs the baseline holds.
     save(pytester, results, name="a.csv")
     results("b.csv", cells=WORSE_INT4)
 
-    result = run(pytester, "--compviz-input", "b.csv", "--compviz-baseline", "base.json", "-rA")
+    result = run(pytester, "--compviz-input", "b.csv", "--compviz-baseline", "base.json")
 
-    result.assert_outcomes(passed=9, failed=1)
-    assert outcome_lines(result, "FAILED") == {"b.csv::int4 (data-free)::regression"}
-    assert "new since the baseline" not in result.stdout.str()
-    assert "missing from this run" not in result.stdout.str()
+    result.assert_outcomes(passed=1, warnings=2)  # the schema; no row is gated
+    result.stdout.fnmatch_lines(["*b.csv: the baseline base.json holds no rows of 'meta-llama_Llama-2-7b-chat-hf'"
+                                 " from input 'b.csv' (it holds rows of 'a.csv'); these rows have no regression"
+                                 " check yet*"])
 
 
 def test_a_results_csv_works_as_the_baseline(pytester, results):

@@ -164,7 +164,8 @@ def test_unusable_input_exits_2_and_writes_nothing(tmp_path, llama2_copy, args, 
     "args, error, script",
     [
         pytest.param([], "compviz: error: no input: give a results CSV, e.g. compviz --input-file"
-                     " data/llama2_asym.csv, or list inputs in [tool.compviz]", False, id="no input"),
+                     " data/llama2_asym.csv, or list inputs (or files globs that match a CSV) in [tool.compviz]",
+                     False, id="no input"),
         # Through the console script: argparse's exit is the process's exit status.
         pytest.param(["--bogus", "in/llama2_asym.csv"], "compviz: error: unrecognized arguments: --bogus", True,
                      id="bad option"),

@@ -101,7 +101,9 @@ def _pytest_names(pytester: pytest.Pytester) -> tuple[dict[str, bool], list[str]
     """The plugin's options (name -> takes a value) and ini keys, from a real ``pytest --help``."""
     result = pytester.runpytest("--help", *NO_CACHE)
     text = result.stdout.str()
-    options = {m.group(1): bool(m.group(2)) for m in re.finditer(r"^  (--compviz-[a-z-]+)(=\S+)?", text, re.M)}
+    options = {}
+    for line in re.findall(r"^  (--compviz-.*?)(?:  |$)", text, re.M):  # every spelling on an option's line
+        options.update({m.group(1): bool(m.group(2)) for m in re.finditer(r"(--compviz-[a-z-]+)(=\S+)?", line)})
     ini = re.findall(r"^  (compviz_[a-z_]+) \(", text, re.M)
     return options, ini
 

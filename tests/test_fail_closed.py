@@ -108,7 +108,9 @@ def test_a_run_that_gates_nothing_warns_and_fails_under_strict_or_w_error(pytest
 # --- a baseline must compare something ------------------------------------------------------------
 
 
-def test_a_renamed_single_model_file_still_matches_its_baseline(pytester):
+def test_a_renamed_single_model_file_is_a_new_input_and_never_passes_silently(pytester):
+    # Rows are identified by their input (docs/identities.md): matched on configuration alone,
+    # two files without a model column (llama.csv, phi.csv) were compared with each other.
     rows = CsvWriter(pytester.path).rows()
     without_model = [row[1:] for row in rows]  # the first column is `mode`: no model of its own
     CsvWriter(pytester.path)("before.csv", without_model)
@@ -116,9 +118,13 @@ def test_a_renamed_single_model_file_still_matches_its_baseline(pytester):
                               "--compviz-save-baseline", "base.json").ret == 0
     CsvWriter(pytester.path)("after.csv", without_model, cells={(4, "WWB, similarity"): "0.5"})
 
-    result = pytester.runpytest(*NO_CACHE, "--compviz-input", "after.csv", "--compviz-baseline", "base.json")
+    result = pytester.runpytest(*NO_CACHE, "--compviz-input", "after.csv", "--compviz-baseline", "base.json",
+                                "--compviz-strict")
 
-    result.assert_outcomes(passed=9, failed=1)  # schema + 9 regression items; int4 got worse
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["after.csv: the baseline base.json holds no rows of (no model column) from input"
+                                 " 'after.csv' (it holds rows of 'before.csv'); these rows have no regression check"
+                                 " yet (--compviz-strict)"])
 
 
 @pytest.mark.parametrize(("document", "line"), [
@@ -157,7 +163,8 @@ def test_a_baseline_of_the_same_model_matching_no_row_fails_and_of_other_models_
                                "--compviz-rule", "max-relative-error=9%")
     assert other.ret == pytest.ExitCode.OK
     other.stdout.fnmatch_lines(["*CompvizWarning: r.csv: the baseline other-model.json holds no rows of"
-                                " 'meta-llama_Llama-2-7b-chat-hf'; these rows have no regression check yet"])
+                                " 'meta-llama_Llama-2-7b-chat-hf' from input 'r.csv'; these rows have no regression"
+                                " check yet"])
     strict = pytester.runpytest(*NO_CACHE, "--compviz-input", "r.csv", "--compviz-baseline", "other-model.json",
                                 "--compviz-rule", "max-relative-error=9%", "--compviz-strict")
     assert strict.ret == pytest.ExitCode.TESTS_FAILED

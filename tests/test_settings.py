@@ -10,26 +10,27 @@ from pathlib import Path
 import pytest
 
 from pytest_compviz.cli import build_parser
-from pytest_compviz.config.settings import CLI, CONFIG, PYTEST, SETTINGS, reference_page
+from pytest_compviz.config.settings import CLI, CONFIG, PYTEST, SETTINGS, reference_markdown, with_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_the_reference_page_is_generated_from_the_table():
-    page = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
-    assert page == reference_page(), "regenerate: python -m pytest_compviz.config.settings > docs/settings.md"
+def test_the_reference_page_holds_the_table_generated_from_the_settings():
+    page = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
+    assert reference_markdown() in page
+    assert with_reference(page) == page, "regenerate: python -m pytest_compviz.config.settings docs/reference.md"
 
 
 def test_every_setting_has_an_example_on_each_of_its_faces():
-    page = reference_page()
+    page = reference_markdown()
     for setting in SETTINGS:
-        if PYTEST in setting.faces:
-            assert f"pytest {setting.pytest_flag}" in page
-        if CLI in setting.faces:
-            assert f"compviz {setting.cli_flag}" in page
-        if CONFIG in setting.faces:
-            assert f"\n{setting.config_key} = " in page
         assert setting.flag or setting.example, setting.name
+        if PYTEST in setting.faces:
+            assert f"`{setting.pytest_flag}" in page
+        if CLI in setting.faces:
+            assert f"`{setting.cli_flag}" in page
+        if CONFIG in setting.faces:
+            assert f"`{setting.config_key} = " in page
 
 
 def test_the_faces_help_lists_every_setting_of_the_face(pytester):

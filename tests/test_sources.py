@@ -468,7 +468,7 @@ def test_assemble_reads_a_shared_source_once(evals, monkeypatch):
 
     calls = []
     real = module.read_lm_eval
-    monkeypatch.setattr(module, "read_lm_eval", lambda path, shown: calls.append(shown) or real(path, shown))
+    monkeypatch.setattr(module, "read_lm_eval", lambda path, shown, *tasks: calls.append(shown) or real(path, shown, *tasks))
     rows = [int4_row(**{"lm-eval": cell, "plot name": str(i)}) for i, cell in enumerate(
         ["evals/fp32", "evals/fp32/", "./evals/fp32", "evals/int4"])]
     assemble(manifest(evals, rows), evals)
@@ -559,7 +559,12 @@ def test_assemble_warns_when_one_models_runs_are_not_comparable(evals):
     assembled = assemble(manifest(evals, rows), evals)
     assert [str(w) for w in assembled.warnings] == [
         "sweep.csv:2: column 'lm-eval': lm-eval results of model 'llama' are not comparable:"
-        " limit (line 2: None; lines 3, 4: 100); lambada_openai n-samples (line 2: 5153; lines 3, 4: 100)"]
+        " limit (line 2: None; lines 3, 4: 100); lambada_openai n-samples (line 2: 5153; lines 3, 4: 100)",
+        # The copies this test makes are flagged too: sources are identified by content.
+        f"sweep.csv:2: column 'lm-eval': lines 2, 5 read byte-identical lm-eval files ('evals/fp32/{OLD.name}',"
+        f" 'evals/fp32-other/{OLD.name}'): one evaluation cannot measure two configurations (a copied folder?)",
+        "sweep.csv:3: column 'lm-eval': lines 3, 4 read byte-identical lm-eval files ('evals/limited.json',"
+        " 'evals/limited-again.json'): one evaluation cannot measure two configurations (a copied folder?)"]
 
 
 def test_two_rows_reading_one_evaluation_output_are_named_in_a_warning(evals):

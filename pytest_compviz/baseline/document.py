@@ -3,7 +3,10 @@ files, and the baseline row format inside it.
 
 Version 2 (this one) adds, per row, each check's status (``passed``, ``failed``, ``not run``) and
 the row's verdict, per run the ``outcome``, and ``own model`` per row; version 1 documents still
-load as baselines.
+load as baselines. A document also records ``settings``: the reference mode and the metrics (column
+and direction) its errors were computed with; a run whose settings differ cannot be compared with
+it (``baseline.load.check_settings``). The key is optional, so documents written before it was
+added still load: their metric columns are read off their rows.
 """
 
 from __future__ import annotations
@@ -53,6 +56,19 @@ def result_rows(results, input_name: str) -> list[dict]:
     return rows
 
 
+# The fields of a saved row that are not metric columns (see ``result_rows`` and
+# ``report.summary.run_rows``): what is left of a row's numbers are its metrics.
+ROW_FIELDS = frozenset({"input", "line", "model", "own model", MODE, INT4, INT8, LORA_RANK, PLOT_NAME, SIZE,
+                        ERROR, RATE, "sources", "gates", "regression", "pareto", "strict", "verdict"})
+
+
+def settings_record(settings) -> dict:
+    """What a saved run's errors depend on besides its rows: ``{"reference mode": ..., "metrics":
+    [{"column": ..., "direction": ...}, ...]}``, metrics in the order they are averaged."""
+    return {"reference mode": settings.baseline_mode,
+            "metrics": [{"column": m.column, "direction": m.direction} for m in settings.metrics]}
+
+
 def git_commit(folder: Path) -> str | None:
     """The checked-out commit when ``folder`` is in a git work tree; None otherwise."""
     try:
@@ -63,13 +79,15 @@ def git_commit(folder: Path) -> str | None:
     return commit if done.returncode == 0 and len(commit) >= 7 else None
 
 
-def run_document(inputs: list[dict], rows: list[dict], commit: str | None, **extra) -> dict:
-    """The JSON document of a run; ``rows`` in the baseline row format."""
+def run_document(inputs: list[dict], rows: list[dict], commit: str | None, settings=None, **extra) -> dict:
+    """The JSON document of a run; ``rows`` in the baseline row format; ``settings`` (``spec.Settings``)
+    recorded so a later comparison can tell it computed its errors the same way."""
     return {
         "schema": SCHEMA,
         "version": VERSION,
         "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         "git_commit": commit,
+        **({"settings": settings_record(settings)} if settings is not None else {}),
         **extra,
         "inputs": inputs,
         "rows": rows,

@@ -11,18 +11,67 @@ from pathlib import Path
 from ..core.regression import RowKey, row_key
 from ..problems import CompvizError, InvalidResults
 from ..spec import ERROR, INT4, INT8, LORA_RANK, MODE, RATE, Settings
-from .document import READABLE_VERSIONS, SCHEMA, result_rows
+from .document import READABLE_VERSIONS, ROW_FIELDS, SCHEMA, result_rows, settings_record
 
 
 class BaselineError(CompvizError):
     """The baseline can't be used (missing, unreadable, wrong format, not a passing run)."""
 
 
-def key_of(row: dict) -> RowKey:
-    """A saved row's key; rows of a file without a model column (``own model`` false) match on
-    the configuration alone. Version 1 rows carry no such flag: their model counts."""
+def key_of(row: dict, any_input: bool = False) -> RowKey:
+    """A saved row's key: its input, its model, its configuration (see ``core.regression``). Rows
+    of a file without a model column (``own model`` false) have no model; version 1 rows carry no
+    such flag: their model counts. ``any_input``: the rows of a results CSV given as the baseline,
+    which stand for whatever input is compared with them."""
+    if not isinstance(row, dict):
+        raise TypeError(f"a row must be a JSON object, not {_json_kind(row)}")
     model = row["model"] if row.get("own model", True) else None
-    return row_key(model, row[MODE], row[INT4], row[INT8], row.get(LORA_RANK))
+    return row_key(None if any_input else row["input"], model, row[MODE], row[INT4], row[INT8], row.get(LORA_RANK))
+
+
+def _json_kind(value) -> str:
+    return {type(None): "null", list: "an array", str: "a string", bool: "a boolean"}.get(
+        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
+
+
+def check_settings(document: dict, current: dict, shown: str) -> None:
+    """A saved run's errors were computed with its reference mode and metrics; compared under other
+    ones, a dropped metric would hide the fall it measured. Raise ``BaselineError`` naming both.
+    Documents written before ``settings`` was recorded: their metric columns are read off their
+    rows (directions and the reference mode are then unknown, and not checked). ``current``: the
+    ``document.settings_record`` of this run."""
+    saved = document.get("settings")
+    if saved is None:
+        rows = [row for row in document.get("rows", []) if isinstance(row, dict)]
+        columns = {key for row in rows for key, value in row.items() if key not in ROW_FIELDS
+                   and not key.endswith(" stderr") and isinstance(value, (int, float)) and not isinstance(value, bool)}
+        wanted = {metric["column"] for metric in current["metrics"]}
+        if rows and columns != wanted:
+            raise BaselineError(f"baseline {shown}: saved with the metrics {_columns(sorted(columns))}; this run"
+                                f" uses {_columns(sorted(wanted))}: errors computed from other metrics cannot be"
+                                " compared (save a new baseline with these metrics, or configure the saved ones)")
+        return
+    if not isinstance(saved, dict):
+        raise BaselineError(f"baseline {shown}: \"settings\" must be an object")
+    if saved.get("reference mode") != current["reference mode"]:
+        raise BaselineError(f"baseline {shown}: saved with reference-mode {saved.get('reference mode')!r}; this run"
+                            f" uses {current['reference mode']!r}: errors against another reference cannot be"
+                            " compared")
+    if saved.get("metrics") != current["metrics"]:
+        raise BaselineError(f"baseline {shown}: saved with the metrics {_metrics(saved.get('metrics'))}; this run"
+                            f" uses {_metrics(current['metrics'])}: errors computed from other metrics cannot be"
+                            " compared (save a new baseline with these metrics, or configure the saved ones)")
+
+
+def _columns(columns) -> str:
+    return ", ".join(repr(column) for column in columns) or "none"
+
+
+def _metrics(metrics) -> str:
+    if not isinstance(metrics, list):
+        return repr(metrics)
+    return ", ".join(f"{m.get('column')!r} ({m.get('direction')})" if isinstance(m, dict) else repr(m)
+                     for m in metrics) or "none"
 
 
 @dataclass(frozen=True)
@@ -33,7 +82,9 @@ class Baseline:
     commit: str | None = None
 
     def find(self, key: RowKey) -> dict | None:
-        return self.rows.get(key)
+        """The saved row of ``key``; a row saved without an input (a CSV baseline) matches any."""
+        found = self.rows.get(key)
+        return found if found is not None else self.rows.get((None, *key[1:]))
 
     def describe(self) -> str:
         parts = [self.path]
@@ -58,7 +109,7 @@ def load_baseline(path: Path, shown: str, settings: Settings) -> Baseline:
             raise BaselineError(f"baseline {shown} is not valid:\n{exc}") from None
         except CompvizError as exc:
             raise BaselineError(f"baseline {exc}") from None
-        return _index(shown, result_rows(results, path.name), None, None)
+        return _index(shown, result_rows(results, path.name), None, None, any_input=True)
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -76,6 +127,8 @@ def load_baseline(path: Path, shown: str, settings: Settings) -> Baseline:
     if not isinstance(rows, list):
         raise BaselineError(f"baseline {shown}: \"rows\" must be a list")
     for number, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):
+            raise BaselineError(f"baseline {shown}: row {number} must be a JSON object, not {_json_kind(row)}")
         try:
             key_of(row)
             figures = float(row[ERROR]), float(row[RATE])
@@ -89,14 +142,15 @@ def load_baseline(path: Path, shown: str, settings: Settings) -> Baseline:
                     and math.isfinite(value) and value >= 0):
                 raise BaselineError(f"baseline {shown}: row {number}: {key!r} must be a finite number >= 0 or"
                                     f" null, not {value!r}")
+    check_settings(document, settings_record(settings), shown)
     # A row whose checks did not run in that run (deselected, xfailed, skipped) was never vouched
     # for: it is no reference.
     checked = [row for row in rows if row.get("verdict") not in ("not run", "xfailed")]
     return _index(shown, checked, document.get("created"), document.get("git_commit"))
 
 
-def _index(shown: str, rows: list[dict], created, commit) -> Baseline:
-    return Baseline(shown, {key_of(row): row for row in rows}, created, commit)
+def _index(shown: str, rows: list[dict], created, commit, any_input: bool = False) -> Baseline:
+    return Baseline(shown, {key_of(row, any_input): row for row in rows}, created, commit)
 
 
 def run_baseline(options) -> tuple[Baseline | None, list[str]]:

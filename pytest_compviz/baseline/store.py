@@ -9,17 +9,19 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..atomic import atomic_write
+from ..atomic import atomic_write, write_target
 from .document import SCHEMA, dumps
-from .load import BaselineError, key_of
+from .load import BaselineError, check_settings, key_of
 
 
 def save_baseline(path: Path, document: dict, shown: str, keep: set = frozenset()) -> None:
     """Merge ``document`` into ``path`` (see ``merged``) and write it atomically, under a lock
     file beside it. ``keep``: keys of rows this run did not check (not run): their saved values
-    stay. Raises ``BaselineError`` (the file left as it was) or ``OSError``."""
+    stay. Raises ``BaselineError`` (the file left as it was) or ``OSError``. A symlink is written
+    through, and locked beside its target: two links to one shared file share its lock."""
     if path.is_dir():
         raise BaselineError(f"{shown}: is a directory")
+    path = write_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with _locked(path.with_name(path.name + ".lock")):
         atomic_write(path, dumps(merged(path, document, shown, keep)))
@@ -64,6 +66,11 @@ def merged(existing: Path, document: dict, shown: str | None = None, keep: set =
         raise BaselineError(f"{shown}: exists but is not readable as JSON ({exc}); not overwritten") from None
     if not isinstance(old, dict) or old.get("schema") != SCHEMA:
         raise BaselineError(f"{shown}: exists but is not a pytest-compviz run; not overwritten")
+    if "settings" in document:  # one file, one way of computing errors: never a mix of rows
+        try:
+            check_settings(old, document["settings"], shown)
+        except BaselineError as exc:
+            raise BaselineError(f"{str(exc).removeprefix('baseline ')}; not overwritten") from None
     try:
         return _merged(old, document, keep)
     except (KeyError, TypeError, AttributeError, ValueError) as exc:

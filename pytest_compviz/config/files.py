@@ -4,7 +4,7 @@
     inputs = ["data/llama2_asym.csv"]   # collected when pytest is given no path
     files = ["results/*.csv"]           # CSVs collected from the test paths
     output-dir = "compviz-report"
-    baseline-mode = "fp32"
+    reference-mode = "fp32"
     strict = false
     baseline = "baselines/main.json"     # a saved run to compare with (--compviz-baseline)
     regression-tolerance = "0.5%, 0.05x"

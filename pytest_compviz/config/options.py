@@ -213,6 +213,18 @@ def _tolerances(option_value: dict | None, option: str, file_config: FileConfig)
     return Tolerances(found.get(MAX_ERROR_INCREASE, default.error), found.get(MAX_RATE_DECREASE, default.rate), source)
 
 
+def with_glob_inputs(options: RunOptions) -> RunOptions:
+    """``options`` with the CSVs its ``files`` globs select added after its inputs: what pytest
+    collects when given no path (``config.globs`` decides for both faces), for ``compviz``, which
+    has no collection. Found under the configuration's folder (else the invocation folder)."""
+    from .globs import glob_inputs
+
+    root = options.config_file.parent if options.config_file is not None else options.invocation
+    extra = [path for path in glob_inputs(root, options.file_globs) if path not in options.inputs]
+    return replace(options, inputs=options.inputs + tuple(extra),
+                   input_names=options.input_names + tuple(options.shown(path) for path in extra))
+
+
 def describe_config(options: RunOptions) -> str | None:
     """The session-header line: ``compviz: 3 rules from sub/pyproject.toml`` (then those from hooks
     and the command line, if any)."""

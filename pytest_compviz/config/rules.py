@@ -293,3 +293,31 @@ def winning_settings(matching: list[Rule]) -> dict[str, tuple[object, Rule]]:
             if key != XFAIL:
                 found[key] = (value, rule)
     return found
+
+
+def from_command_line(rule: Rule) -> bool:
+    """A rule given on the command line (``--compviz-rule N``, ``compviz --rule N``)."""
+    return rule.source.startswith("--")
+
+
+def loosened(matching: list[Rule]) -> list[tuple[Check, Rule, Check, Rule]]:
+    """Where a command-line rule, winning for one row, sets a looser limit than a configured rule
+    it overrides: (configured check, its rule, command-line check, its rule). Tightening from the
+    command line is what it is for; loosening a configured gate must not be silent."""
+    found = []
+    winners = winning_checks(matching)
+    for name, (check, rule) in winners.items():
+        if not from_command_line(rule) or check.kind not in ("max", "min", "tolerance"):
+            continue
+        for earlier in matching:
+            if from_command_line(earlier):
+                continue
+            for old in earlier.checks:
+                if old.name == name and _looser(check, old):
+                    found.append((old, earlier, check, rule))
+    return found
+
+
+def _looser(new: Check, old: Check) -> bool:
+    """A ``min`` lowered, a ``max`` or a tolerance raised."""
+    return new.limit < old.limit - 1e-12 if new.kind == "min" else new.limit > old.limit + 1e-12

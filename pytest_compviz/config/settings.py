@@ -82,7 +82,7 @@ def _tolerance(text: str, source: str):
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("input", "a results file (CSV or sweep manifest) to gate; repeatable. In pytest, given inputs"
+    Setting("input", "a results file (CSV or sweep manifest) to gate. In pytest, given inputs"
             " replace the configured ones and the testpaths (paths named beside them are collected too).",
             "data/llama2_asym.csv",
             dest="inputs", key="inputs", repeat=True, metavar="CSV", ini=True, cli_aliases=("-i", "--input-file", "--input_file")),
@@ -93,7 +93,7 @@ SETTINGS: tuple[Setting, ...] = (
             cli_aliases=("-o", "--output_dir")),
     Setting("config", "read [tool.compviz] (or, when it has none, the whole file) from this TOML file instead of"
             " the discovered pyproject.toml.", "ci/compviz.toml", faces=frozenset({PYTEST, CLI}), metavar="TOML"),
-    Setting("rule", "a threshold rule applied after the configured ones (repeatable; the last matching rule wins"
+    Setting("rule", "a threshold rule applied after the configured ones (the last matching rule wins"
             " per check); the keys of [[tool.compviz.rules]] as key=value pairs.",
             "mode=int8; max-relative-error=2%", dest="rules", faces=frozenset({PYTEST, CLI}), repeat=True,
             metavar="RULE", parse=_rule),
@@ -117,7 +117,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("table-format", "the layout of the .md tables: nncf-docs (NNCF's README, the default) or nncf-tool"
             " (what NNCF's visualize_compression_results.py writes).", "nncf-tool",
             metavar="FORMAT", ini=True),  # checked by options.resolve, for the ini and [tool.compviz] too
-    Setting("image-format", "the plots' image format (repeatable; default: png).", "svg", dest="image_formats",
+    Setting("image-format", "the plots' image format (default: png).", "svg", dest="image_formats",
             repeat=True, choices=("png", "svg"), metavar="{png,svg}", faces=frozenset({PYTEST, CLI}),
             cli_aliases=("--format",)),
     Setting("no-step-summary", "do not append the summary to $GITHUB_STEP_SUMMARY.", "", flag=True,
@@ -215,48 +215,55 @@ def deprecations(namespace) -> list[str]:
 # --- the reference page -----------------------------------------------------------------------------
 
 
+def _shell_example(flag: str, setting: Setting) -> str:
+    if setting.flag:
+        return f"`{flag}`"
+    value = f'"{setting.example}"' if any(c in setting.example for c in " ;%,") else setting.example
+    return f"`{flag} {value}`"
+
+
 def reference_markdown() -> str:
-    """The settings section of docs/configuration.md: one entry per setting, each face's spelling
-    and an example of each."""
-    lines = ["| setting | pytest | compviz | [tool.compviz] | ini |", "|---|---|---|---|---|"]
+    """The settings table of docs/reference.md: one row per setting, an example of each of its
+    spellings in each face's column."""
+    lines = ["| setting | pytest option | `compviz` flag | `[tool.compviz]` key | pytest ini key | what |",
+             "|---|---|---|---|---|---|"]
     for s in SETTINGS:
-        cells = [f"`{s.name}`",
-                 f"`{s.pytest_flag}`" if PYTEST in s.faces else "",
-                 ", ".join(f"`{n}`" for n in (s.cli_flag, *s.cli_aliases)) if CLI in s.faces else "",
-                 f"`{s.config_key}`" if CONFIG in s.faces else "",
-                 f"`{s.ini_name}`" if s.ini else ""]
-        lines.append("| " + " | ".join(cells) + " |")
-    for s in SETTINGS:
-        lines += ["", f"### `{s.name}`", "", s.help[0].upper() + s.help[1:], ""]
-        examples = []
+        pytest_cell = cli_cell = config_cell = ini_cell = ""
         if PYTEST in s.faces:
-            examples.append(f"pytest {s.pytest_flag}" + (f" {shlex.quote(s.example)}" if s.example else ""))
+            pytest_cell = ", ".join(_shell_example(flag, s) for flag in
+                                    (s.pytest_flag, *(f"--compviz-{old}" for old in s.old)))
         if CLI in s.faces:
-            examples.append(f"compviz {s.cli_flag}" + (f" {shlex.quote(s.example)}" if s.example else ""))
-        lines += ["```shell", *examples, "```", ""] if examples else []
+            cli_cell = ", ".join(_shell_example(flag, s) for flag in
+                                 (s.cli_flag, *s.cli_aliases, *(f"--{old}" for old in s.old)))
         if CONFIG in s.faces:
             value = "true" if s.flag else (f'["{s.example}"]' if s.repeat else f'"{s.example}"')
-            lines += ["```toml", "[tool.compviz]", f"{s.config_key} = {value}", "```", ""]
+            config_cell = ", ".join(f"`{key} = {value}`" for key in (s.config_key, *s.old))
         if s.ini:
-            lines += ["```ini", "[pytest]", f"{s.ini_name} = {s.example}", "```", ""]
+            ini_cell = f"`{s.ini_name} = {s.example}`"
+        what = s.help.replace("|", "\\|")
+        if s.repeat and not s.flag:
+            what += " Repeatable."
         if s.old:
-            lines.append("Former name, read until the next release with a deprecation warning: "
-                         + ", ".join(f"`{old}`" for old in s.old) + ".")
-        while lines[-1] == "":
-            lines.pop()
+            what += " Former name (read with a deprecation warning until the next release): " + \
+                ", ".join(f"`{old}`" for old in s.old) + "."
+        lines.append(f"| `{s.name}` | {pytest_cell} | {cli_cell} | {config_cell} | {ini_cell} | {what} |")
     return "\n".join(lines) + "\n"
 
 
-def reference_page() -> str:
-    """docs/settings.md, whole: ``python -m pytest_compviz.config.settings > docs/settings.md``."""
-    return ("# Settings reference\n\n"
-            "<!-- Generated from pytest_compviz/config/settings.py by\n"
-            "     `python -m pytest_compviz.config.settings > docs/settings.md`; a test holds it. -->\n\n"
-            "Every setting, each with its spelling on each face: the pytest option, the `compviz` flag,\n"
-            "the `[tool.compviz]` key in pyproject.toml and, for a few, pytest's ini key. The command line\n"
-            "wins over `[tool.compviz]`, which wins over the ini key. Rules and metrics are tables of their\n"
-            "own: see [Rules](rules.md).\n\n" + reference_markdown())
+BEGIN, END = "<!-- settings table: generated from pytest_compviz/config/settings.py -->", "<!-- end of settings table -->"
+
+
+def with_reference(page: str) -> str:
+    """``page`` (docs/reference.md) with its generated settings table replaced by the current one:
+    ``python -m pytest_compviz.config.settings docs/reference.md`` rewrites the file."""
+    head, _, rest = page.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    return f"{head}{BEGIN}\n{reference_markdown()}{END}{tail}"
 
 
 if __name__ == "__main__":
-    print(reference_page(), end="")
+    import sys
+    from pathlib import Path
+
+    target = Path(sys.argv[1])
+    target.write_text(with_reference(target.read_text(encoding="utf-8")), encoding="utf-8")

@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..config.rules import (BOUND, FAIL_ON_IMPROVEMENT, MAX_ERROR_INCREASE, MAX_RATE_DECREASE, PARETO,
-                            SIGNIFICANCE, TOLERANCES, Check, Rule, Tolerances, winning_checks, winning_settings)
+                            SIGNIFICANCE, TOLERANCES, Check, Rule, Tolerances, loosened, winning_checks,
+                            winning_settings)
 from ..spec import ERROR, INT4, INT8, LORA_RANK, MODE, PLOT_NAME, RATE, SIZE
 from .ledger import FAILED, PASSED, XFAILED
 from .names import short
 from .noise import delta_stderr, error_stderr, metric_stderr
-from .regression import Regression, row_key
+from .regression import Regression, input_name, row_key
 
 REGRESSION = "regression"  # the check name of the comparison with the baseline run
 GATED = "gated"  # --compviz-strict's check of a row no rule gates
@@ -67,6 +68,7 @@ class RowGates:
     noise_unknown: bool = False  # a rule asks for significance or a bound, and nothing has a stderr
     dominated_by: Dominator | None = None  # None on the Pareto front, and for the baseline row
     pareto: Rule | None = None  # the rule whose ``pareto = true`` gives the row its pareto check
+    loosened: tuple = ()  # (configured check, rule, command-line check, rule): see rules.loosened
 
     @property
     def ungated(self) -> bool:
@@ -140,6 +142,7 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
     seen_keys: set = set()
     records = frame.to_dict("records")
     metrics = results.settings.metrics
+    source = input_name(results.path)  # the input part of each row's identity in the baseline
     references = {str(row[table.model_column]): row for row in records if str(row[MODE]) == baseline_mode}
     for index, row in zip(frame.index, records):
         model, mode = str(row[table.model_column]), str(row[MODE])
@@ -155,12 +158,16 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
         sigma = error_stderr(row, reference, metrics) if reference is not None and not is_baseline else None
         regression_xfail, noise_unknown = None, False
         pareto = None
-        if not is_baseline:
+        loose: list = []
+        if is_baseline:
+            outcomes = _reference_outcomes(rules, baseline_mode, model, mode, plot_name, row, matched)
+        else:
             matching = [rule for rule in rules if rule.matches(model, mode, plot_name)]
             # "matched" means selected a row, even where a later rule overrides all its checks.
             matched.update(rule.source for rule in matching)
             checks = winning_checks(matching)
             settings = winning_settings(matching)
+            loose = loosened(matching)
             z = settings[SIGNIFICANCE][0] if SIGNIFICANCE in settings else None
             bound = BOUND in settings
             for check, rule in checks.values():
@@ -173,14 +180,15 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
                     noise_unknown |= bound and stderr is None and check.column != RATE
                     outcomes.append(outcome)
             if baseline is not None:
-                key = row_key(model if table.own_model else None, mode, row[INT4], row[INT8],
+                key = row_key(source, model if table.own_model else None, mode, row[INT4], row[INT8],
                               row[LORA_RANK] if has_lora else None)
                 seen_keys.add(key)
                 previous = baseline.find(key)
                 if previous is None:
                     new_rows.append(label)
                 else:
-                    before_reference = _baseline_reference(baseline, reference, model if table.own_model else None,
+                    before_reference = _baseline_reference(baseline, reference, source,
+                                                           model if table.own_model else None,
                                                            baseline_mode, has_lora)
                     spread = (delta_stderr(row, reference, previous, before_reference, metrics)
                               if reference is not None else None)
@@ -194,18 +202,35 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
         rows.append(RowGates(index, label, line, model, mode, plot_name, is_baseline, tuple(outcomes),
                              tuple((k, _plain(v)) for k, v in properties), regression, strict, sigma,
                              regression_xfail, noise_unknown and (bool(outcomes) or regression is not None),
-                             pareto=pareto))
+                             pareto=pareto, loosened=tuple(loose)))
     rows = _with_dominators(rows)
     missing: list[str] = []
     if baseline is not None:
         models = {row.model for row in rows} if table.own_model else {None}
+        seen = {key[1:] for key in seen_keys}  # a saved row without an input matches any input
         for key, previous in baseline.rows.items():
-            if key[0] in models and key[1] != baseline_mode and key not in seen_keys:
+            if key[0] in (source, None) and key[1] in models and key[2] != baseline_mode and key[1:] not in seen:
                 name = previous.get(PLOT_NAME) or ""
-                label = f"{key[1]} ({name})" if name else key[1]
-                missing.append(f"{key[0]}: {label}" if multi_model else label)
+                label = f"{key[2]} ({name})" if name else key[2]
+                missing.append(f"{key[1]}: {label}" if multi_model else label)
     matched_baseline = sum(row.regression is not None for row in rows)
     return FileGates(tuple(rows), frozenset(matched), tuple(new_rows), tuple(missing), matched_baseline, multi_model)
+
+
+def _reference_outcomes(rules, baseline_mode: str, model: str, mode: str, plot_name: str, row: dict,
+                        matched: set) -> list[Outcome]:
+    """The reference row's own metric limits. Its error (0%) and rate (1.0x) say nothing, but a
+    broken reference evaluation (a truncated run, the wrong checkpoint) makes every compressed row
+    look good: a rule whose ``mode`` names the baseline mode exactly (``mode = "fp32"``, not a
+    wildcard, so ``mode = "*"`` rules keep gating compressed rows only) gates its metric limits."""
+    matching = [rule for rule in rules if rule.selectors.get("mode") == baseline_mode
+                and rule.matches(model, mode, plot_name)]
+    outcomes = []
+    for check, rule in winning_checks(matching).values():
+        if check.kind in ("min", "max") and check.column not in (ERROR, RATE):
+            outcomes.append(_outcome(check, rule, row.get(check.column, _ABSENT), xfail=rule.xfail))
+            matched.add(rule.source)
+    return outcomes
 
 
 def _regression_xfail(regression: Regression, checks: dict) -> str | None:
@@ -232,12 +257,12 @@ def _metric_stderr(row: dict, column: str, metric_columns) -> float | None:
     return metric_stderr(row, column) if column in metric_columns else None
 
 
-def _baseline_reference(baseline, reference, model, baseline_mode: str, has_lora: bool) -> dict | None:
+def _baseline_reference(baseline, reference, source, model, baseline_mode: str, has_lora: bool) -> dict | None:
     """The baseline run's reference row of this model, if it kept one: its figures tell whether the
     reference was measured again (its noise then counts in both runs) or reused."""
     if reference is None:
         return None
-    return baseline.find(row_key(model, baseline_mode, reference[INT4], reference[INT8],
+    return baseline.find(row_key(source, model, baseline_mode, reference[INT4], reference[INT8],
                                  reference[LORA_RANK] if has_lora else None))
 
 
@@ -285,16 +310,19 @@ _ABSENT = object()
 
 
 def _outcome(check: Check, rule: Rule, cell, stderr=None, z=None, xfail=None) -> Outcome:
+    # A check that cannot be evaluated (its column absent, its cell empty or not a number) fails
+    # whatever the rule's xfail says: an expected failure is about the value, and a check with no
+    # value would otherwise xfail forever, unseen.
     if cell is _ABSENT:
-        return Outcome(check, rule, None, False, "absent", xfail=xfail)
+        return Outcome(check, rule, None, False, "absent")
     try:  # metric columns are floats already; an extra column a rule names may still be text
         value = float(cell)
     except (TypeError, ValueError):
-        return Outcome(check, rule, None, False, "not a number", cell, xfail=xfail)
+        return Outcome(check, rule, None, False, "not a number", cell)
     if value != value:
-        return Outcome(check, rule, None, False, "empty", xfail=xfail)
+        return Outcome(check, rule, None, False, "empty")
     if value in (float("inf"), float("-inf")):  # an extra column pandera did not check
-        return Outcome(check, rule, None, False, "not finite", cell, xfail=xfail)
+        return Outcome(check, rule, None, False, "not finite", cell)
     outcome = Outcome(check, rule, value, False, stderr=stderr, z=z if stderr is not None else None, xfail=xfail)
     return replace(outcome, passed=check.passes(outcome.bounded))
 

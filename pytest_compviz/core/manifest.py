@@ -8,7 +8,14 @@ manifest's folder; an empty source cell means that row has no such source.
 
 Per cell, a number typed in the manifest wins over the file, and an empty cell takes the file's
 value, written as ``repr(float)`` so it reads back exactly. Every named source is read, even for
-a row that types in all its numbers: a broken path in the manifest is worth knowing about.
+a row that types in all its numbers: a broken path in the manifest is worth knowing about; and a
+typed number that disagrees with the file it overrides (beyond the digits it was typed with) is a
+warning, so a stale typed value cannot pass for a measurement unseen.
+
+Identities (see docs/identities.md): evaluation outputs are compared by content (sha256), so two
+rows reading byte-identical results (a copied folder) are flagged like two rows reading one path;
+model folders by the files counted (two rows counting one weight file are flagged); lm-eval runs
+of one model are comparable when their own recorded settings agree (``LmEvalResults.settings``).
 """
 
 from __future__ import annotations
@@ -55,17 +62,26 @@ class Assembled:
     warnings: list = field(default_factory=list)  # Problems: results that are not comparable
 
 
+def higher_is_better(metrics) -> dict[str, bool]:
+    """Results column -> whether a higher value is better (a similarity is: 1 is identical)."""
+    return {metric.column: metric.direction != "lower" for metric in metrics}
+
+
 def assemble(raw: RawTable, base_dir: Path,
-             lm_eval_metrics: dict[str, tuple[str, str, str]] | None = None) -> Assembled:
+             lm_eval_metrics: dict[str, tuple[str, str, str]] | None = None,
+             higher: dict[str, bool] | None = None) -> Assembled:
     """The results table ``raw`` (a manifest) describes; InvalidResults lists every source that
-    could not be used, by manifest line and source column."""
+    could not be used, by manifest line and source column. ``higher``: each metric column's
+    configured direction, checked against lm-eval's own ``higher_is_better``."""
     lm_eval_metrics = DEFAULT_LM_EVAL_METRICS if lm_eval_metrics is None else lm_eval_metrics
-    builder = _Builder(raw, Path(base_dir), lm_eval_metrics)
+    higher = higher_is_better(DEFAULT_METRICS) if higher is None else higher
+    builder = _Builder(raw, Path(base_dir), lm_eval_metrics, higher)
     for position, index in enumerate(raw.frame.index):
         builder.fill_row(position, index)
     if builder.problems:
         raise InvalidResults(raw.path, builder.problems)
-    return Assembled(builder.table(), builder.sources, builder.not_comparable() + builder.shared_sources())
+    return Assembled(builder.table(), builder.sources,
+                     builder.mismatches + builder.not_comparable() + builder.shared_sources())
 
 
 def to_csv(assembled: Assembled) -> str:
@@ -85,10 +101,12 @@ class _Builder:
     """The manifest's columns as lists of text, filled row by row, then one new frame: writing
     pandas cells one at a time costs far more than the reading."""
 
-    def __init__(self, raw: RawTable, base_dir: Path, lm_eval_metrics: dict):
+    def __init__(self, raw: RawTable, base_dir: Path, lm_eval_metrics: dict, higher: dict):
         self.raw = raw
         self.base_dir = os.path.abspath(base_dir)
         self.lm_eval_metrics = lm_eval_metrics
+        self.higher = higher
+        self.mismatches: list[Problem] = []  # typed numbers that disagree with their source
         self.columns = {name: list(raw.frame[name]) for name in raw.frame.columns}
         self.rows = len(raw.frame)
         self.problems: list[Problem] = []
@@ -103,13 +121,16 @@ class _Builder:
         read: list[Source] = []
         cell = self._source_cell(LM_EVAL, position)
         if cell:
-            run = self._read(LM_EVAL, cell, position, index, read_lm_eval)
+            run = self._read(LM_EVAL, cell, position, index, self._read_lm_eval)
             if run is not None:
-                read.append((LM_EVAL, run.file, run.sha256))
+                # Every file a figure is read from (a folder's tasks may come from several runs).
+                parts = [run.part_for(task) for task, _, _ in self.lm_eval_metrics.values()]
+                used = {part.file: part for part in parts if part is not None} or {run.file: run.parts[0]}
+                read += [(LM_EVAL, part.file, part.sha256) for part in used.values()]
                 self.lm_eval_runs[position] = run
                 for column, (task, metric, filter) in self.lm_eval_metrics.items():
                     self._fill(column, position, index, LM_EVAL, cell,
-                               lambda: run.measurement(task, metric, filter))
+                               lambda: run.measurement(task, metric, filter, self.higher.get(column)))
         cell = self._source_cell(WWB, position)
         if cell:
             result = self._read(WWB, cell, position, index, read_wwb)
@@ -126,6 +147,11 @@ class _Builder:
                 read += [(MODEL_FILE, self._shown(file), None) for file in size.files]
                 self._fill(SIZE, position, index, MODEL_PATH, cell, lambda: Measurement(size.gib))
         self.sources[index] = tuple(read)
+
+    def _read_lm_eval(self, path: Path, cell: str):
+        """The lm-eval results ``cell`` names, reading a folder's older files only for the tasks
+        the configured metrics need that newer ones lack."""
+        return read_lm_eval(path, cell, [task for task, _, _ in self.lm_eval_metrics.values()])
 
     def _shown(self, file) -> str:
         """A counted file as the manifest would name it (relative to its folder)."""
@@ -161,9 +187,11 @@ class _Builder:
 
     def _fill(self, column: str, position: int, index, kind: str, cell: str, measure) -> None:
         """An empty ``column`` cell takes the source's value (and its stderr beside it); a cell
-        the manifest fills keeps its text, and the source's value for it is not even looked up."""
+        the manifest fills keeps its text, and is compared with the source's value when the
+        source has one (see ``_compare_typed``)."""
         values = self._column(column)
         if values[position] != "":
+            self._compare_typed(column, position, index, kind, cell, values[position], measure)
             return
         try:
             measurement = measure()
@@ -178,6 +206,26 @@ class _Builder:
             stderrs = self._column(name)
             if stderrs[position] == "":  # a stderr typed in the manifest wins too
                 stderrs[position] = repr(float(measurement.stderr))
+
+    def _compare_typed(self, column: str, position: int, index, kind: str, cell: str, typed: str, measure) -> None:
+        """A warning when a typed number differs from the measured one by more than half a unit
+        of the last digit typed (0.70 stands for 0.7012; 0.75 does not). A source without the
+        figure, or typed text that is no number, is left to the rest of the checks."""
+        from .metrics import typed_resolution
+
+        try:
+            measured = float(measure().value)
+        except SourceError:
+            return
+        parsed = typed_resolution(typed)
+        if parsed is None:
+            return
+        value, resolution = parsed
+        if abs(value - measured) > resolution / 2 + 1e-12 * max(1.0, abs(measured)):
+            self.mismatches.append(Problem(
+                self.raw.path, f"typed {typed.strip()} overrides {measured!r} read from {kind} {cell!r}: the typed"
+                               " number is used; leave the cell empty to use the measured one",
+                line=self.raw.line_of(index), column=column))
 
     def _column(self, name: str) -> list[str]:
         """A column's cells, created empty (and appended after the manifest's) when new."""
@@ -211,8 +259,10 @@ class _Builder:
         return RawTable(self.raw.path, frame, self.raw.model_column, self.raw.lines, self.raw.own_model)
 
     def not_comparable(self) -> list[Problem]:
-        """One warning per model whose lm-eval runs used different ``limit``s or evaluated a task
-        on different numbers of documents: their differences measure the sample, not the model."""
+        """One warning per model whose lm-eval results of a task were produced under different
+        recorded settings (``LmEvalResults.settings``: limit, compared model args, chat template,
+        n-shot, task version, documents evaluated): their differences measure the settings, not
+        the model. A run-wide setting that differs alike for every task is named once."""
         models: dict[str, list[int]] = {}
         model_cells = self.columns[self.raw.model_column]
         for position in self.lm_eval_runs:
@@ -220,15 +270,22 @@ class _Builder:
         tasks = list(dict.fromkeys(task for task, _, _ in self.lm_eval_metrics.values()))
         warnings = []
         for model, positions in models.items():
-            differences = []
-            limits = {p: self.lm_eval_runs[p].limit for p in positions}
-            if len(set(map(repr, limits.values()))) > 1:
-                differences.append(f"limit {self._by_value(limits)}")
+            found: dict[str, dict[str, str]] = {}  # setting -> task -> "(line 2: ...; ...)"
             for task in tasks:
-                counts = {p: self.lm_eval_runs[p].effective_samples[task] for p in positions
-                          if task in self.lm_eval_runs[p].effective_samples}
-                if len(set(counts.values())) > 1:
-                    differences.append(f"{task} n-samples {self._by_value(counts)}")
+                settings = {p: self.lm_eval_runs[p].settings(task) for p in positions
+                            if self.lm_eval_runs[p].part_for(task) is not None}
+                names = dict.fromkeys(name for values in settings.values() for name in values)
+                for name in names:
+                    values = {p: values[name] for p, values in settings.items() if name in values}
+                    if len(set(map(repr, values.values()))) > 1:
+                        found.setdefault(name, {})[task] = self._by_value(values)
+            differences = []
+            for name, by_task in found.items():
+                texts = set(by_task.values())
+                if name not in _TASK_SETTINGS and len(texts) == 1 and len(by_task) == len(tasks):
+                    differences.append(f"{name} {texts.pop()}")
+                else:
+                    differences += [f"{task} {name} {text}" for task, text in by_task.items()]
             if differences:
                 lines = [self.raw.line_of(self.raw.frame.index[p]) for p in positions]
                 warnings.append(Problem(
@@ -238,17 +295,44 @@ class _Builder:
         return warnings
 
     def shared_sources(self) -> list[Problem]:
-        """One warning per evaluation output read by more than one row: two configurations cannot
-        have been measured by one run (a copied path), and the numbers would agree by construction."""
+        """One warning per evaluation output read by more than one row, by content: one path, or
+        byte-identical copies (a copied folder). Two configurations cannot have been measured by
+        one run, and their numbers would agree by construction. Likewise one weight file counted
+        in two rows' model sizes (one model folder, or a link to it)."""
         readers: dict[tuple[str, str], list[int]] = {}
+        files: dict[tuple[str, str], list[str]] = {}
         for index, found in self.sources.items():
-            for kind, file, _ in found:
+            for kind, file, digest in found:
                 if kind in (LM_EVAL, WWB):
-                    readers.setdefault((kind, file), []).append(self.raw.line_of(index))
-        return [Problem(self.raw.path, f"lines {', '.join(map(str, lines))} read the same {kind} file {file!r}:"
-                        " one evaluation cannot measure two configurations (a copied path?)",
-                        line=lines[0], column=kind)
-                for (kind, file), lines in readers.items() if len(set(lines)) > 1]
+                    key = (kind, digest)
+                elif kind == MODEL_FILE:
+                    key = (kind, os.path.realpath(os.path.join(self.base_dir, file)))
+                else:
+                    continue
+                readers.setdefault(key, []).append(self.raw.line_of(index))
+                files.setdefault(key, []).append(file)
+        warnings, said = [], set()
+        for (kind, _), lines in readers.items():
+            lines = sorted(set(lines))
+            named = list(dict.fromkeys(files[(kind, _)]))
+            if len(lines) < 2 or (kind, tuple(lines)) in said:
+                continue
+            said.add((kind, tuple(lines)))  # a model folder's many files: one warning
+            if kind == MODEL_FILE:
+                message = (f"lines {', '.join(map(str, lines))} count the same model file {named[0]!r} in their"
+                           " model size: two configurations cannot be one model (a copied path?)")
+                column = MODEL_PATH
+            elif len(named) == 1:
+                message = (f"lines {', '.join(map(str, lines))} read the same {kind} file {named[0]!r}:"
+                           " one evaluation cannot measure two configurations (a copied path?)")
+                column = kind
+            else:
+                message = (f"lines {', '.join(map(str, lines))} read byte-identical {kind} files"
+                           f" ({', '.join(map(repr, named))}): one evaluation cannot measure two configurations"
+                           " (a copied folder?)")
+                column = kind
+            warnings.append(Problem(self.raw.path, message, line=lines[0], column=column))
+        return warnings
 
     def _by_value(self, values: dict) -> str:
         """``(line 2: None; lines 3, 4: 100)``: each value once, with the lines that have it."""
@@ -258,6 +342,10 @@ class _Builder:
         parts = [f"{'line' if len(lines) == 1 else 'lines'} {', '.join(map(str, lines))}: {value}"
                  for value, lines in groups.items()]
         return f"({'; '.join(parts)})"
+
+
+# Settings recorded per task (the rest are run-wide: see LmEvalResults.settings).
+_TASK_SETTINGS = {"n-shot", "version", "n-samples"}
 
 
 def _inside(file: str, cell: str) -> str:

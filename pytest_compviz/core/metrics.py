@@ -14,14 +14,19 @@ from ..spec import ERROR, MODE, RATE, SIZE, Metric
 
 
 def relative_errors(frame: pd.DataFrame, baseline: pd.DataFrame, metrics: tuple[Metric, ...]) -> pd.DataFrame:
-    """One column per metric: the row's relative error against the baseline values of its row."""
+    """One column per metric: the row's relative error against the baseline values of its row.
+
+    Divided by the reference's magnitude, so worse is always positive: a higher-is-better metric
+    whose reference is negative (a log-likelihood of -2.0 falling to -3.0) is 50% worse, not -50%.
+    For the NNCF metrics (positive references) this is the NNCF script's arithmetic exactly. A
+    reference of 0 is refused by the schema (``baseline-nonzero``)."""
     errors = {}
     for metric in metrics:
         row, base = frame[metric.column], baseline[metric.column]
         if metric.direction == "higher":
-            errors[metric.column] = (base - row) / base
+            errors[metric.column] = (base - row) / base.abs()
         elif metric.direction == "lower":
-            errors[metric.column] = (row - base) / base
+            errors[metric.column] = (row - base) / base.abs()
         else:  # similarity: 1 is identical to the baseline
             errors[metric.column] = 1 - row
     return pd.DataFrame(errors, index=frame.index)
@@ -107,3 +112,17 @@ def _parse_precomputed(text: str, suffix: str) -> tuple[float, float] | None:
         return None
     decimals = len(match.group(1) or "") if "e" not in text.lower() else 15
     return value, 10.0 ** (-decimals) * scale
+
+
+def typed_resolution(text: str) -> tuple[float, float] | None:
+    """A number as typed and the unit of its last digit: ``"0.70"`` -> (0.7, 0.01); None when the
+    text is not a plain finite number."""
+    text = text.strip()
+    match = re.fullmatch(r"[+-]?\d*(?:\.(\d*))?(?:[eE]([+-]?\d+))?", text)
+    if match is None or not re.search(r"\d", text):
+        return None
+    value = float(text)
+    if not math.isfinite(value):
+        return None
+    decimals = len(match.group(1) or "") - int(match.group(2) or 0)
+    return value, 10.0 ** (-decimals)

@@ -79,8 +79,9 @@ def _sha256(path: Path) -> str | None:
 
 def baseline_problems(runs, baseline) -> list[str]:
     """What makes a baseline compare nothing, each a line that fails the run: a baseline with no
-    rows, or one that holds an input's model but matches none of its rows (a renamed model, the
-    wrong file). A baseline that holds other models only is not a problem (see ``unbaselined``)."""
+    rows, or one that holds rows of an input's models from that input but matches none of its
+    rows (a renamed model, the wrong file). A baseline that holds none of an input's rows is not a
+    problem (see ``unbaselined``)."""
     if baseline is None:
         return []
     if not baseline.rows:
@@ -89,23 +90,27 @@ def baseline_problems(runs, baseline) -> list[str]:
     for run in runs:
         if not run.valid or run.gates.matched_baseline:
             continue
+        saved = _saved_models(run, baseline)
         models = _models(run)
-        if models & baseline_models(baseline):
+        if saved & models:
             problems.append(
                 f"baseline {baseline.path}: matches none of {run.shown}'s rows (baseline models: "
-                f"{_names(baseline_models(baseline))}; this input's: {_names(models)})")
+                f"{_names(saved)}; this input's: {_names(models)})")
     return problems
 
 
 def unbaselined(run, baseline) -> str | None:
-    """A warning when ``baseline`` holds none of ``run``'s models: they have no regression check yet."""
+    """A warning when ``baseline`` holds no rows of ``run``'s input and models: they have no
+    regression check yet. Names the inputs it does hold, so a renamed file is recognised."""
     if baseline is None or not baseline.rows or not run.valid or run.gates.matched_baseline:
         return None
     models = _models(run)
-    if models & baseline_models(baseline):
+    if _saved_models(run, baseline) & models:
         return None
-    return (f"{run.shown}: the baseline {baseline.path} holds no rows of {_names(models)}; "
-            "these rows have no regression check yet")
+    inputs = sorted({key[0] for key in baseline.rows if key[0] is not None})
+    held = f" (it holds rows of {', '.join(map(repr, inputs))})" if inputs and run.name not in inputs else ""
+    return (f"{run.shown}: the baseline {baseline.path} holds no rows of {_names(models)} from input"
+            f" {run.name!r}{held}; these rows have no regression check yet")
 
 
 def _models(run) -> set:
@@ -114,8 +119,9 @@ def _models(run) -> set:
     return {row.model for row in run.gates.rows}
 
 
-def baseline_models(baseline) -> set:
-    return {key[0] for key in baseline.rows}
+def _saved_models(run, baseline) -> set:
+    """The models the baseline holds rows of for this input (a row saved without an input: any)."""
+    return {key[1] for key in baseline.rows if key[0] in (run.name, None)}
 
 
 def _names(models) -> str:
@@ -140,6 +146,19 @@ def file_warnings(run, baseline) -> list[str]:
         # typed in the wrong unit would otherwise switch the regression check off unseen.
         found.append(f"{run.shown}: error increases beyond the tolerance passed as noise (below the rule's"
                      f" significance): " + "; ".join(within_noise))
+    if run.gates.missing_rows:
+        # A row dropped or renamed since the baseline has no regression check: never silently.
+        count = len(run.gates.missing_rows)
+        found.append(f"{run.shown}: {count} row{'s' if count != 1 else ''} of the baseline {baseline.path}"
+                     f" {'are' if count != 1 else 'is'} missing from this run, so not compared (dropped or"
+                     " renamed?): " + "; ".join(run.gates.missing_rows))
+    loosening: dict[tuple, list[str]] = {}
+    for row in run.gates.rows:
+        for old, old_rule, new, new_rule in row.loosened:
+            loosening.setdefault((old.name, old.limit, old_rule.source, new.limit, new_rule.source), []).append(row.label)
+    for (name, old, old_source, new, new_source), labels in loosening.items():
+        found.append(f"{run.shown}: {new_source} loosens {name} from {old:g} ({old_source}) to {new:g} for"
+                     f" {len(labels)} row{'s' if len(labels) != 1 else ''}: " + "; ".join(labels))
     noiseless = [row.label for row in run.gates.rows if row.noise_unknown]
     if noiseless:
         found.append(f"{run.shown}: a rule asks for significance or a bound, but no standard error is known for"

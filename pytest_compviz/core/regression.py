@@ -1,9 +1,11 @@
 """Comparing a row with the same configuration in a saved run: the row key that matches them and
 the regression outcome. Pure data; the saved run itself is read by ``baseline``.
 
-A row's model is the file's model column; a file whose first column is ``mode`` has no model of
-its own (``model`` is None), and its rows match saved rows with no model on the configuration
-alone, so renaming the file does not break matching.
+A row's identity is the input it came from (the file's name), its model and its configuration.
+The input counts because two files may hold the same model and modes (``llama2_sym.csv`` and
+``llama2_asym.csv``), and a file whose first column is ``mode`` has no model of its own (``model``
+is None): without the input, ``llama.csv`` and ``phi.csv`` would be one set of rows. A saved row
+with no input (a results CSV given as the baseline) matches any input.
 """
 
 from __future__ import annotations
@@ -13,13 +15,21 @@ from dataclasses import dataclass
 
 from ..config.rules import Tolerances
 
-RowKey = tuple  # (model or None, mode, %int4, %int8, lora rank or None)
+RowKey = tuple  # (input name or None, model or None, mode, %int4, %int8, lora rank or None)
 
 
-def row_key(model, mode, int4, int8, lora) -> RowKey:
+def input_name(path) -> str:
+    """The input part of a row's identity: the file's name, as saved runs record it."""
+    from pathlib import PurePath
+
+    return PurePath(str(path)).name
+
+
+def row_key(input, model, mode, int4, int8, lora) -> RowKey:
     """Numbers rounded so that 0.19999999999999996 and 0.2 are one configuration."""
     rank = None if lora is None or (isinstance(lora, float) and math.isnan(lora)) else round(float(lora), 6)
-    return (None if model is None else str(model), str(mode), round(float(int4), 6), round(float(int8), 6), rank)
+    return (None if input is None else str(input), None if model is None else str(model), str(mode),
+            round(float(int4), 6), round(float(int8), 6), rank)
 
 
 @dataclass(frozen=True)
@@ -106,4 +116,4 @@ class Regression:
                 " date; save this run as the new baseline")
 
 
-__all__ = ["RowKey", "Regression", "Tolerances", "row_key"]
+__all__ = ["RowKey", "Regression", "Tolerances", "input_name", "row_key"]

@@ -70,6 +70,6 @@ def assemble_results(raw, path, settings: Settings):
     """The manifest ``raw`` (read from ``path``) as a plain results table: ``manifest.Assembled``."""
     from pathlib import Path
 
-    from .manifest import assemble, lm_eval_metrics
+    from .manifest import assemble, higher_is_better, lm_eval_metrics
 
-    return assemble(raw, Path(path).parent, lm_eval_metrics(settings.metrics))
+    return assemble(raw, Path(path).parent, lm_eval_metrics(settings.metrics), higher_is_better(settings.metrics))

@@ -78,9 +78,9 @@ class SchemaItem(CompvizItem):
             raise CompvizFailure(schema_message(self.run.shown, self.run.problems))
         session = self.config.stash[SESSION_KEY]
         found = [(str(w), w.line) for w in self.run.warnings] + [(t, None) for t in session.file_warnings(self.run)]
+        if found and session.options.strict:  # every one, as compviz --strict lists them
+            raise CompvizFailure("\n".join(f"{text} (--compviz-strict)" for text, _ in found))
         for text, line in found:
-            if session.options.strict:
-                raise CompvizFailure(f"{text} (--compviz-strict)")
             # Located at the results file (its line where there is one), not at this module: the
             # warnings summary then points at what to fix.
             warnings.warn_explicit(CompvizWarning(text), CompvizWarning, self.run.shown, line or 1)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import os
-from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
@@ -133,13 +132,9 @@ class CompvizSession:
             return True
         if path in self.explicit:
             return path.suffix.lower() == ".csv"
-        if path.suffix.lower() != ".csv" or not self.options.file_globs:
-            return False
-        try:
-            relative = path.relative_to(self.rootpath).as_posix()
-        except ValueError:
-            relative = path.as_posix()
-        return any(fnmatchcase(relative, glob) or fnmatchcase(path.name, glob) for glob in self.options.file_globs)
+        from ..config.globs import matches_globs
+
+        return matches_globs(path, self.rootpath, self.options.file_globs)
 
     def file_run(self, path: Path):
         """``path`` through the pipeline, once per session."""

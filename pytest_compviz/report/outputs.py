@@ -111,7 +111,7 @@ def write_run(runs, ledger: Ledger, options, baseline=None, notes=(), errors=(),
     out.outcome = outcome_of(out.reports, ledger, out.errors)
     save = _save_decision(out, ledger, options)
     commit = git_commit(options.config_file.parent if options.config_file else options.invocation)
-    document = run_json(out.reports, baseline, commit, out.outcome, out.notes)
+    document = run_json(out.reports, baseline, commit, out.outcome, out.notes, options.settings)
     out.markdown = summary_markdown(out.reports, baseline, output_dir, out.notes, out.errors, ledger.interrupted)
     for name, encode in (("summary.md", out.markdown.encode), ("compviz.json", lambda: dumps(document))):
         try:

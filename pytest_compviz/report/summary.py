@@ -86,7 +86,7 @@ def run_rows(report) -> list[dict]:
     return rows
 
 
-def run_json(reports, baseline, commit: str | None, outcome: str, notes=()) -> dict:
+def run_json(reports, baseline, commit: str | None, outcome: str, notes=(), settings=None) -> dict:
     inputs, rows = [], []
     for report in reports:
         file_rows = run_rows(report)
@@ -106,7 +106,7 @@ def run_json(reports, baseline, commit: str | None, outcome: str, notes=()) -> d
             "artifacts": [path.name for path, _ in report.written],
             "error": report.error,
         })
-    return run_document(inputs, rows, commit, outcome=outcome,
+    return run_document(inputs, rows, commit, settings, outcome=outcome,
                         baseline=baseline.describe() if baseline else None, notes=list(notes))
 
 
@@ -183,7 +183,7 @@ def summary_markdown(reports, baseline, output_dir: Path, notes=(), errors=(), i
             lines += ["| row | error | rate | limits | vs baseline | result |",
                       "|:--|--:|--:|:--|:--|:--|"]
             verdicts = {row.index: report.verdicts[row.index] for row in rows}
-            ordered = sorted((r for r in rows if not r.is_baseline),
+            ordered = sorted((r for r in rows if not r.is_baseline or r.outcomes),
                              key=lambda r: verdicts[r.index].verdict != FAILED)
             for row in ordered:
                 figures = dict(row.properties)

@@ -13,6 +13,14 @@ What lm-eval writes (checked against EleutherAI/lm-evaluation-harness):
   also hold ``alias``, and on the newer line ``name`` and ``sample_len``.
 - ``config.limit`` is the ``--limit`` the run used (None: all documents), and
   ``n-samples[task]`` is ``{"original": N, "effective": n}``: the documents actually evaluated.
+  ``n-shot[task]``, ``versions[task]`` and ``higher_is_better[task][metric]`` record the few-shot
+  count, the task's version and the metric's direction; ``config.model_args`` is the
+  ``--model_args`` string (or dict) the model was loaded with.
+- Tasks run one at a time into one output folder (``--tasks lambada_openai``, then ``--tasks
+  wikitext``) leave one results file per run: each task is read from the newest file that has it
+  (``LmEvalRun``), and each figure names the file it came from.
+- lm-eval names the folder for ``pretrained=./models/int4`` ``.__models__int4``: a leading dot that
+  is its sanitised ``./`` (or ``../``), not a hidden folder, so those are looked in.
 """
 
 from __future__ import annotations
@@ -33,6 +41,13 @@ _RESULTS_NAME = re.compile(r"^results_(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\
 _TASK_INFO_KEYS = {"alias", "name", "sample_len", "sample_count", "samples"}
 
 
+# ``--model_args`` keys that change what a task measures (context length, the BOS token,
+# truncation, generation length). The keys that name or load the model (``pretrained``, ``dtype``,
+# ``device``, ``revision``, backend options...) differ between a reference and its compressed
+# variants by design, so they are not compared.
+COMPARED_MODEL_ARGS = ("max_length", "add_bos_token", "truncation", "max_gen_toks")
+
+
 @dataclass(frozen=True)
 class LmEvalResults:
     """One lm-eval results file as read."""
@@ -42,14 +57,27 @@ class LmEvalResults:
     results: dict  # task -> {"<metric>,<filter>": value, ...}
     limit: object = None  # config.limit: None, an int count or a float fraction
     effective_samples: dict = field(default_factory=dict)  # task -> documents evaluated
+    n_shot: dict = field(default_factory=dict)  # task -> few-shot count, as recorded
+    versions: dict = field(default_factory=dict)  # task -> task version, as recorded
+    higher_is_better: dict = field(default_factory=dict)  # task -> {metric: bool}
+    run_settings: tuple = ()  # ((name, value), ...): the run-wide settings compared (see settings)
+
+    def settings(self, task: str) -> dict:
+        """What must be equal for two results of ``task`` to measure models, not settings: the
+        run-wide ones (limit, the compared model args, chat template...) then the task's own."""
+        found = dict(self.run_settings)
+        found.update({"n-shot": self.n_shot.get(task), "version": self.versions.get(task),
+                      "n-samples": self.effective_samples.get(task)})
+        return found
 
     @property
     def tasks(self) -> list[str]:
         return list(self.results)
 
-    def measurement(self, task: str, metric: str, filter: str = "none") -> Measurement:
+    def measurement(self, task: str, metric: str, filter: str = "none", higher: bool | None = None) -> Measurement:
         """The value of ``metric`` under ``filter`` in ``task`` and its stderr; SourceError if the
-        task or metric is missing or the value is not a number."""
+        task or metric is missing or the value is not a number, or if ``higher`` (whether the
+        configured metric is higher-is-better) contradicts the file's ``higher_is_better``."""
         if task not in self.results:
             raise SourceError(self.file, f"no task {task!r} (tasks: {_listing(self.tasks)})")
         metrics = self.results[task]
@@ -57,6 +85,11 @@ class LmEvalResults:
         if key not in metrics:
             raise SourceError(self.file, f"task {task!r} has no metric {_metric_name(key)!r}"
                                          f" (metrics: {_listing(_metric_names(metrics))})")
+        recorded = self.higher_is_better.get(task, {}).get(metric)
+        if higher is not None and isinstance(recorded, bool) and recorded != higher:
+            raise SourceError(self.file, f"lm-eval records task {task!r} metric {metric!r} as"
+                                         f" {'higher' if recorded else 'lower'} is better, but it is configured as"
+                                         f" {'higher' if higher else 'lower'} is better (the metric's direction)")
         value = finite_number(metrics[key])
         if value is None:
             raise SourceError(self.file, f"task {task!r} metric {_metric_name(key)!r} is"
@@ -72,29 +105,89 @@ class LmEvalResults:
         return Measurement(value, number)
 
 
-def read_lm_eval(path: str | os.PathLike, shown: str | None = None) -> LmEvalResults:
-    """Read the results file at ``path``, or the newest one in the folder ``path`` (or in its
-    one sub-folder, the layout of ``--output_path DIR``)."""
+@dataclass(frozen=True)
+class LmEvalRun:
+    """What a manifest's lm-eval cell names: one results file, or a folder's results files, newest
+    first, each task read from the newest file that has it."""
+
+    parts: tuple  # LmEvalResults, newest first
+    shown: str  # the file or folder as the cell names it
+
+    @property
+    def file(self) -> str:
+        return self.parts[0].file
+
+    @property
+    def sha256(self) -> str:
+        return self.parts[0].sha256
+
+    @property
+    def limit(self):
+        return self.parts[0].limit
+
+    @property
+    def tasks(self) -> list[str]:
+        return list(dict.fromkeys(task for part in self.parts for task in part.tasks))
+
+    @property
+    def effective_samples(self) -> dict:
+        return {task: part.effective_samples[task] for task in self.tasks
+                for part in [self.part_for(task)] if task in part.effective_samples}
+
+    def part_for(self, task: str) -> LmEvalResults | None:
+        """The newest file that has ``task``."""
+        return next((part for part in self.parts if task in part.results), None)
+
+    def measurement(self, task: str, metric: str, filter: str = "none", higher: bool | None = None) -> Measurement:
+        part = self.part_for(task)
+        if part is None:
+            if len(self.parts) == 1:
+                return self.parts[0].measurement(task, metric, filter, higher)
+            raise SourceError(self.shown, f"no task {task!r} in any of its {len(self.parts)} results files"
+                                          f" (tasks: {_listing(self.tasks)})")
+        return part.measurement(task, metric, filter, higher)
+
+    def settings(self, task: str) -> dict:
+        part = self.part_for(task)
+        return part.settings(task) if part is not None else {}
+
+
+def read_lm_eval(path: str | os.PathLike, shown: str | None = None, tasks=None) -> LmEvalRun:
+    """Read the results file at ``path``, or the results files in the folder ``path`` (or in its
+    one sub-folder, the layout of ``--output_path DIR``): each task from the newest that has it.
+    ``tasks``: the tasks wanted; older files are read only until they are all found (a folder of
+    repeated full runs costs one read), all of them when None."""
     path = Path(path)
     shown = str(path) if shown is None else shown
-    file, file_shown = find_results_file(path, shown)
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise SourceError(file_shown, f"cannot be read ({oserror_text(exc)})") from None
-    return parse_results(data, file_shown)
+    parts, wanted = [], None if tasks is None else set(tasks)
+    for file, file_shown in find_results_files(path, shown):
+        if wanted is not None and parts and not wanted:
+            break
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise SourceError(file_shown, f"cannot be read ({oserror_text(exc)})") from None
+        parts.append(parse_results(data, file_shown))
+        if wanted is not None:
+            wanted -= set(parts[-1].results)
+    return LmEvalRun(tuple(parts), shown)
 
 
 def find_results_file(path: Path, shown: str) -> tuple[Path, str]:
-    """The results file ``path`` names, and how to show it."""
+    """The newest results file ``path`` names, and how to show it."""
+    return find_results_files(path, shown)[0]
+
+
+def find_results_files(path: Path, shown: str) -> list[tuple[Path, str]]:
+    """The results files ``path`` names, newest first, and how to show each."""
     try:
         if not path.is_dir():
             if not path.exists():
                 raise SourceError(shown, "no such file or folder")
-            return path, shown
-        found = _newest_in(path, shown)
-        if found is not None:
-            return found, os.path.join(shown, found.name)
+            return [(path, shown)]
+        found = _dated_in(path, shown)
+        if found:
+            return [(file, os.path.join(shown, file.name)) for file in found]
         folders = _sub_folders(path)
         if not folders:
             raise SourceError(shown, "no lm-eval results_*.json in this folder")
@@ -103,23 +196,23 @@ def find_results_file(path: Path, shown: str) -> tuple[Path, str]:
                                      f" to look in ({_listing([f.name for f in folders])}): name one")
         folder = folders[0]
         folder_shown = os.path.join(shown, folder.name)
-        found = _newest_in(folder, folder_shown)
-        if found is None:
+        found = _dated_in(folder, folder_shown)
+        if not found:
             raise SourceError(shown, f"no lm-eval results_*.json in this folder or in its sub-folder"
                                      f" {folder.name!r}")
-        return found, os.path.join(folder_shown, found.name)
+        return [(file, os.path.join(folder_shown, file.name)) for file in found]
     except OSError as exc:
         raise SourceError(shown, f"cannot be read ({oserror_text(exc)})") from None
 
 
-def _newest_in(folder: Path, shown: str) -> Path | None:
-    """The ``results_*.json`` with the latest date in its name; None if there is none. One
+def _dated_in(folder: Path, shown: str) -> list[Path]:
+    """The ``results_*.json`` files, latest date in the name first; empty if there is none. One
     scandir, no stat: a sweep's manifest points at hundreds of these folders."""
     with os.scandir(folder) as entries:
         candidates = sorted(e.name for e in entries
                             if e.name.startswith("results_") and e.name.endswith(".json") and e.is_file())
     if len(candidates) <= 1:
-        return folder / candidates[0] if candidates else None
+        return [folder / candidates[0]] if candidates else []
     dated = []
     for name in candidates:
         when = _date_key(name)
@@ -128,13 +221,14 @@ def _newest_in(folder: Path, shown: str) -> Path | None:
                               "is not named like lm-eval's results_<date>.json, so the newest of the"
                               f" {len(candidates)} results files cannot be told")
         dated.append((when, name))
-    dated.sort()
-    newest_date, newest = dated[-1]
-    tied = [name for when, name in dated if when == newest_date]
-    if len(tied) > 1:
-        raise SourceError(shown, f"{len(tied)} results files have the same date"
-                                 f" ({_listing(tied)}): keep one")
-    return folder / newest
+    dated.sort(reverse=True)
+    dates = [when for when, _ in dated]
+    for when in dict.fromkeys(dates):
+        tied = sorted(name for date, name in dated if date == when)
+        if len(tied) > 1:
+            raise SourceError(shown, f"{len(tied)} results files have the same date"
+                                     f" ({_listing(tied)}): keep one")
+    return [folder / name for _, name in dated]
 
 
 def _date_key(name: str) -> str | None:
@@ -149,8 +243,15 @@ def _date_key(name: str) -> str | None:
 
 def _sub_folders(folder: Path) -> list[Path]:
     with os.scandir(folder) as entries:
-        names = sorted(e.name for e in entries if e.is_dir() and not e.name.startswith((".", "__pycache__")))
+        names = sorted(e.name for e in entries if e.is_dir() and not e.name.startswith("__pycache__")
+                       and (not e.name.startswith(".") or _sanitised_relative(e.name)))
     return [folder / name for name in names]
+
+
+def _sanitised_relative(name: str) -> bool:
+    """lm-eval's folder for a relative model path: ``./models/int4`` -> ``.__models__int4``,
+    ``../m`` -> ``..__m`` (each run of its unsafe characters became ``__``)."""
+    return re.match(r"^\.{1,2}__", name) is not None
 
 
 def parse_results(data: bytes, shown: str) -> LmEvalResults:
@@ -166,8 +267,46 @@ def parse_results(data: bytes, shown: str) -> LmEvalResults:
     if not isinstance(results, dict) or not all(isinstance(v, dict) for v in results.values()):
         raise SourceError(shown, "is not an lm-eval results file (no 'results' dict of tasks)")
     config = document.get("config")
-    limit = config.get("limit") if isinstance(config, dict) else None
-    return LmEvalResults(shown, digest, results, limit, _effective_samples(document, results))
+    config = config if isinstance(config, dict) else {}
+    limit = config.get("limit")
+    return LmEvalResults(shown, digest, results, limit, _effective_samples(document, results),
+                         _per_task(document, "n-shot"), _per_task(document, "versions"),
+                         _per_task(document, "higher_is_better", dict), _run_settings(document, config))
+
+
+def _per_task(document: dict, key: str, kind=None) -> dict:
+    """``document[key]`` as task -> value (empty when absent or not a dict), values of ``kind``."""
+    found = document.get(key)
+    if not isinstance(found, dict):
+        return {}
+    return {task: value for task, value in found.items() if kind is None or isinstance(value, kind)}
+
+
+def _run_settings(document: dict, config: dict) -> tuple:
+    """The run-wide settings two compared runs must share: ``--limit``, the compared
+    ``--model_args`` (see COMPARED_MODEL_ARGS), generation arguments, and the chat template and
+    system instruction (by their recorded digests). Absent ones are left out, so an older file
+    that records less is compared on what it records."""
+    found = [("limit", config.get("limit"))]
+    if config.get("model_args") is not None:  # recorded: a key left out is the default (None)
+        args = _model_args(config.get("model_args"))
+        found += [(f"model_args {key}", args.get(key)) for key in COMPARED_MODEL_ARGS]
+    if config.get("gen_kwargs") is not None:
+        found.append(("gen_kwargs", config.get("gen_kwargs")))
+    for key in ("fewshot_as_multiturn", "chat_template_sha", "system_instruction_sha"):
+        if document.get(key) is not None:
+            found.append((key, document.get(key)))
+    return tuple(found)
+
+
+def _model_args(value) -> dict:
+    """``"pretrained=x,max_length=2048"`` (or a dict, newer lm-eval) as a dict of text values."""
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    if not isinstance(value, str):
+        return {}
+    pairs = (item.partition("=") for item in value.split(",") if "=" in item)
+    return {key.strip(): text.strip() for key, _, text in pairs}
 
 
 def _effective_samples(document: dict, results: dict) -> dict:

@@ -8,6 +8,13 @@ What counts as a weight file (decided here; names compared case-insensitively):
 - ONNX external data: ``*.onnx_data`` and ``*.onnx.data`` (what optimum and torch.onnx write),
   and any ``*.data`` in a folder that holds an ``.onnx`` (torch.onnx lets the name be anything).
 
+One model's weights count once, in the format the loader would pick (Hugging Face transformers'
+order): a folder holding ``*.safetensors`` and ``pytorch_model*.bin`` (many Hub downloads hold
+both, the same weights twice) counts the safetensors only; a sharded checkpoint's index file
+(``model.safetensors.index.json``, ``pytorch_model.bin.index.json``) names the shards that count,
+and a shard it lists that is not there is an error (a partial download). Decided per folder by
+``_one_format``.
+
 Never counted: the OpenVINO tokenizer/detokenizer models (``openvino_tokenizer.xml/.bin``,
 ``openvino_detokenizer.xml/.bin``: not the model being compressed), ``training_args.bin`` (a
 pickled Trainer config), hidden files and folders (``.cache``, ``.git``...), ``__pycache__``, and
@@ -23,6 +30,7 @@ counts once, and a symlink back to a folder being walked is a loop: SourceError.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 from dataclasses import dataclass
@@ -107,7 +115,7 @@ def _weights_in_folder(root: Path, shown: str) -> list[tuple[Path, os.stat_resul
                     sub_folders.append((Path(entry.path), above | {key}))
             elif stat.S_ISREG(info.st_mode):
                 names.append((entry.name, Path(entry.path), info))
-        for name, path, info in _weight_files(names):
+        for name, path, info in _one_format(_weight_files(names), names, shown, root):
             counted.setdefault((info.st_dev, info.st_ino), (path, info))
         stack.extend(sub_folders)
     return sorted(counted.values(), key=lambda found: found[0])
@@ -144,8 +152,58 @@ def _weight_files(names: list[tuple[str, Path, os.stat_result]]) -> list[tuple[s
 
 
 def _may_be_weight(low: str) -> bool:
-    """Weight-named, or an IR .xml / ONNX .data whose partner decides (see _weight_files)."""
-    return _is_weight_name(low) or low.endswith((".xml", ".data"))
+    """Weight-named, an IR .xml / ONNX .data whose partner decides (see _weight_files), or a
+    sharded checkpoint's index (see _one_format)."""
+    return _is_weight_name(low) or low.endswith((".xml", ".data")) or low in _INDEX_FILES
+
+
+# Hugging Face checkpoints, in the order transformers' from_pretrained looks for them: the first
+# format present is the one loaded. (format, index file, a file of that format)
+_SAFETENSORS_INDEX, _PYTORCH_INDEX = "model.safetensors.index.json", "pytorch_model.bin.index.json"
+_INDEX_FILES = {_SAFETENSORS_INDEX, _PYTORCH_INDEX}
+
+
+def _is_safetensors(low: str) -> bool:
+    return low.endswith(".safetensors")
+
+
+def _is_pytorch_bin(low: str) -> bool:
+    return low.startswith("pytorch_model") and low.endswith(".bin")
+
+
+def _one_format(chosen: list[tuple[str, Path, os.stat_result]], names: list,
+                shown: str, root: Path) -> list[tuple[str, Path, os.stat_result]]:
+    """The weight files of one folder, with a Hugging Face checkpoint counted in one format: the
+    safetensors when there are any (the pytorch_model*.bin beside them are the same weights),
+    restricted to the shards the format's index lists when it has one."""
+    lows = {name.lower() for name, _, _ in chosen}
+    if any(_is_safetensors(low) for low in lows):
+        chosen = [entry for entry in chosen if not _is_pytorch_bin(entry[0].lower())]
+        index, belongs = _SAFETENSORS_INDEX, _is_safetensors
+    else:
+        index, belongs = _PYTORCH_INDEX, _is_pytorch_bin
+    index_entry = next((entry for entry in names if entry[0].lower() == index), None)
+    if index_entry is None or not any(belongs(entry[0].lower()) for entry in chosen):
+        return chosen
+    shards = _shards(index_entry[1], shown, root)
+    present = {entry[0] for entry in chosen}
+    missing = sorted(shard for shard in shards if shard not in present)
+    if missing:
+        raise SourceError(shown, f"{_relative(index_entry[1], root)} lists {', '.join(missing)}, which"
+                                 f" {'is' if len(missing) == 1 else 'are'} not there (a partial download?)")
+    return [entry for entry in chosen if not belongs(entry[0].lower()) or entry[0] in shards]
+
+
+def _shards(index: Path, shown: str, root: Path) -> set[str]:
+    """The file names a sharded checkpoint's index maps its tensors to (``weight_map``)."""
+    try:
+        weight_map = json.loads(index.read_text(encoding="utf-8")).get("weight_map")
+    except (ValueError, AttributeError):
+        weight_map = None
+    if not isinstance(weight_map, dict) or not all(isinstance(v, str) for v in weight_map.values()):
+        raise SourceError(shown, f"{_relative(index, root)}: is not a sharded checkpoint index (no"
+                                 " \"weight_map\" of tensor -> file name)")
+    return set(weight_map.values())
 
 
 def _is_weight_name(low: str) -> bool:
