@@ -30,6 +30,9 @@ _EPILOG = """exit status:
 compviz assemble MANIFEST -o results.csv: the plain results CSV of a sweep manifest (see
 compviz assemble --help).
 
+compviz comment: comment.md for a pull request from a run's compviz.json and its history; compviz
+comment post: create or update that comment on GitHub (see compviz comment --help).
+
 Hooks in a conftest.py (pytest_compviz_rules, pytest_compviz_metrics) are pytest's: compviz does
 not run them; use pytest --compviz-input to apply them."""
 
@@ -80,13 +83,43 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--table-format", metavar="FORMAT",
                         help="layout of the .md tables: nncf-docs (default; NNCF's README) or nncf-tool"
                         " (what NNCF's visualize_compression_results.py writes)")
+    _add_history_arguments(parser)
     return parser
+
+
+def _count(text: str) -> int:
+    from .config.history import positive_int
+
+    try:
+        return positive_int(text, repr(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_history_arguments(parser: argparse.ArgumentParser) -> None:
+    """The CI loop's options (docs/ci-loop.md), parsed by ``config.history``."""
+    group = parser.add_argument_group("history of runs (the CI loop)")
+    group.add_argument("--history", metavar="DIR", help="append this run to a history of runs kept in DIR")
+    group.add_argument("--history-keep", type=_count, metavar="N",
+                       help="keep the newest N runs of each configuration (default: 100)")
+    group.add_argument("--compare", choices=("base", "previous"),
+                       help="compare with the pull request's merge base or the branch's previous passing run")
+    group.add_argument("--compare-branch", metavar="BRANCH",
+                       help="the pull request's target branch (default: $GITHUB_BASE_REF, $CI_MERGE_REQUEST_TARGET_BRANCH_NAME)")
+    group.add_argument("--compare-depth", type=_count, metavar="N",
+                       help="walk back up to N first-parent ancestors of the merge base (default: 20)")
+    group.add_argument("--window", type=_count, metavar="K",
+                       help="window gate over the last K passing runs of each configuration")
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["assemble"]:
         return assemble_main(argv[1:])
+    if argv[:1] == ["comment"]:
+        from .report.comment_command import comment_main
+
+        return comment_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     from .problems import CompvizError
@@ -125,6 +158,12 @@ def _run(args: argparse.Namespace) -> int:
         table_format=args.table_format,
         table_format_option="--table-format",
         fail_on_improvement=args.fail_on_improvement,
+        history=args.history,
+        history_keep=args.history_keep,
+        compare=args.compare,
+        compare_branch=args.compare_branch,
+        compare_depth=args.compare_depth,
+        window=args.window,
     )
     options = resolve(given=given, file_config=file_config, invocation=invocation, rootdir=invocation)
     if not options.inputs:
@@ -151,10 +190,11 @@ def _report(options, verbose: bool = False) -> int:
     from .report.console import run_lines
     from .report.outputs import write_run
 
-    from .baseline.load import run_baseline
+    from .history.reference import run_reference
 
-    baseline, notes = run_baseline(options)
-    runs = [run_file(path, options, baseline, shown=name) for path, name in zip(options.inputs, options.input_names)]
+    baseline, window, notes = run_reference(options)
+    runs = [run_file(path, options, baseline, shown=name, window=window)
+            for path, name in zip(options.inputs, options.input_names)]
     ledger = Ledger()
     for run in runs:
         if run.valid:

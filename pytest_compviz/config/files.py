@@ -10,6 +10,7 @@
     regression-tolerance = "0.5%, 0.05x"
     table-format = "nncf-docs"          # or "nncf-tool": the .md tables as NNCF's tool writes them
     fail-on-improvement = false          # a row better than the baseline beyond the tolerance fails
+    history = ".compviz-history"          # a history of runs (--compviz-history; see docs/ci-loop.md)
     [[tool.compviz.rules]]               # see rules.py
     [[tool.compviz.metrics]]             # replaces the four NNCF metrics
     column = "mmlu, acc"
@@ -32,7 +33,7 @@ from .rules import Rule, parse_rule
 from ..spec import Metric, parse_lm_eval_spec
 
 _KEYS = {"inputs", "files", "output-dir", "baseline-mode", "strict", "rules", "metrics", "baseline",
-         "regression-tolerance", "table-format", "fail-on-improvement"}
+         "regression-tolerance", "table-format", "fail-on-improvement", "history"}
 _METRIC_KEYS = {"column", "direction", "min", "max", "positive", "lm-eval"}
 
 
@@ -54,6 +55,7 @@ class FileConfig:
     regression_tolerance: str | None = None
     table_format: str | None = None
     fail_on_improvement: bool | None = None
+    history: str | None = None
     root: Path = field(default_factory=Path.cwd)  # relative paths in the file are relative to this
 
 
@@ -115,6 +117,7 @@ def parse_config(table: dict, path: Path) -> FileConfig:
         baseline=_string(table, "baseline", path),
         regression_tolerance=_string(table, "regression-tolerance", path),
         table_format=_string(table, "table-format", path),
+        history=_string(table, "history", path),
         fail_on_improvement=fail_on_improvement,
         root=path.parent,
     )

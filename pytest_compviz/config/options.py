@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..spec import Metric, Settings
 from .files import ConfigError, FileConfig
+from .history import HistoryOptions, history_options
 from .rules import (BOUND, MAX_ERROR_INCREASE, MAX_RATE_DECREASE, SIGNIFICANCE, Rule, RuleError, Tolerances,
                     parse_tolerance)
 
@@ -37,6 +38,13 @@ class Given:
     table_format: str | None = None
     table_format_option: str = "--compviz-table-format"  # how messages name where it came from
     fail_on_improvement: bool = False
+    # the CI loop (config.history): a history of runs, the run compared with, the window gate
+    history: str | None = None
+    history_keep: int | None = None
+    compare: str | None = None
+    compare_branch: str | None = None
+    compare_depth: int | None = None
+    window: int | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,7 @@ class RunOptions:
     invocation: Path  # paths in messages are shown relative to it
     rule_counts: tuple[int, int, int] = (0, 0, 0)  # rules from the file, from hooks, from the command line
     table_format: str = "nncf-docs"  # the .md tables' layout: one of TABLE_FORMATS
+    history: HistoryOptions | None = None  # the CI loop's options, when a history is kept
 
     def shown(self, path: Path) -> str:
         try:
@@ -138,6 +147,7 @@ def resolve(*, given: Given, file_config: FileConfig, invocation: Path, rootdir:
         invocation=invocation,
         rule_counts=(len(file_config.rules), len(hook_rules), len(given.rules)),
         table_format=_table_format(given, file_config, ini),
+        history=history_options(given, file_config, invocation, root),
     )
 
 

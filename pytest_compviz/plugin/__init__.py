@@ -98,12 +98,52 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="layout of the .md tables: nncf-docs (default; NNCF's README) or nncf-tool (what NNCF's"
         " visualize_compression_results.py writes).",
     )
+    _add_history_options(group)
     parser.addini("compviz_inputs", type="args", default=[],
                   help="results CSVs collected along with the test paths (twin of --compviz-input).")
     parser.addini("compviz_files", type="args", default=[],
                   help="globs of results CSVs to collect from the test paths, e.g. results/*.csv.")
     parser.addini("compviz_output_dir", default="", help="twin of --compviz-output-dir.")
     parser.addini("compviz_table_format", default="", help="twin of --compviz-table-format.")
+
+
+def _count_option(text: str) -> int:
+    from ..config.history import positive_int
+
+    try:
+        return positive_int(text, repr(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_history_options(group) -> None:
+    """The CI loop's options (docs/ci-loop.md), parsed by ``config.history``."""
+    group.addoption(
+        "--compviz-history", dest="compviz_history", metavar="DIR",
+        help="append this run to a history of runs kept in DIR (runs.jsonl); also [tool.compviz] history.",
+    )
+    group.addoption(
+        "--compviz-history-keep", dest="compviz_history_keep", metavar="N", type=_count_option,
+        help="keep the newest N runs of each configuration in the history (default: 100).",
+    )
+    group.addoption(
+        "--compviz-compare", dest="compviz_compare", choices=("base", "previous"),
+        help="compare with a run from the history: the pull request's merge base (base) or the branch's"
+        " previous passing run (previous), instead of --compviz-baseline.",
+    )
+    group.addoption(
+        "--compviz-compare-branch", dest="compviz_compare_branch", metavar="BRANCH",
+        help="the pull request's target branch (default: $GITHUB_BASE_REF or $CI_MERGE_REQUEST_TARGET_BRANCH_NAME).",
+    )
+    group.addoption(
+        "--compviz-compare-depth", dest="compviz_compare_depth", metavar="N", type=_count_option,
+        help="with --compviz-compare base: walk back up to N first-parent ancestors of the merge base (default: 20).",
+    )
+    group.addoption(
+        "--compviz-window", dest="compviz_window", metavar="K", type=_count_option,
+        help="window gate: a row fails when its error is beyond what its last K passing runs in the history"
+        " predict (99%% one-sided prediction interval, with this run's own stderr).",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -137,7 +177,7 @@ def _compviz_requested(config: pytest.Config) -> bool:
     option = config.option
     if any((option.compviz_inputs, option.compviz_rules, option.compviz_config, option.compviz_output_dir,
             option.compviz_strict, option.compviz_baseline_mode, option.compviz_baseline,
-            option.compviz_save_baseline)):
+            option.compviz_save_baseline, option.compviz_history)):
         return True
     if config.getini("compviz_inputs") or config.getini("compviz_files"):
         return True

@@ -43,6 +43,12 @@ class CompvizSession:
                 step_summary=not option.compviz_no_step_summary,
                 table_format=option.compviz_table_format,
                 fail_on_improvement=option.compviz_fail_on_improvement,
+                history=option.compviz_history,
+                history_keep=option.compviz_history_keep,
+                compare=option.compviz_compare,
+                compare_branch=option.compviz_compare_branch,
+                compare_depth=option.compviz_compare_depth,
+                window=option.compviz_window,
             )
             ini = Ini(tuple(config.getini("compviz_inputs")), tuple(config.getini("compviz_files")),
                       config.getini("compviz_output_dir"), config.getini("compviz_table_format"))
@@ -68,12 +74,12 @@ class CompvizSession:
         # which may not exist yet.
         may_collect = bool(self.requested or self.options.file_globs
                            or any(p.suffix.lower() == ".csv" for p in self.explicit))
-        self.baseline, self.notes = None, []
+        self.baseline, self.window, self.notes = None, None, []
         if may_collect:
-            from ..baseline.load import run_baseline
+            from ..history.reference import run_reference
 
             try:
-                self.baseline, self.notes = run_baseline(self.options)
+                self.baseline, self.window, self.notes = run_reference(self.options)
             except CompvizError as exc:
                 raise pytest.UsageError(f"compviz: {exc}") from None
         self._runs: dict[Path, object] = {}  # path -> core.pipeline.FileRun
@@ -157,7 +163,7 @@ class CompvizSession:
             from ..core.pipeline import run_file
 
             try:
-                self._runs[path] = run_file(path, self.options, self.baseline)
+                self._runs[path] = run_file(path, self.options, self.baseline, window=self.window)
             except CompvizError as exc:  # an unusable input, or a rule its rows cannot use
                 raise pytest.UsageError(f"compviz: {exc}") from None
         return self._runs[path]
