@@ -12,6 +12,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
+import pandas  # noqa: F401 - loaded once here: in-process pytester runs drop modules they import, and numpy cannot load twice
 import pytest
 from conftest import NO_CACHE, CsvWriter
 
