@@ -111,27 +111,27 @@ def draw_trend(model: str, series_list: list[Series], records: list[dict]) -> by
     from matplotlib.figure import Figure
 
     with matplotlib.rc_context({"font.size": 9}):
-        figure = Figure(figsize=(10, 6.5), dpi=100)
+        figure = Figure(figsize=(13, 6.5), dpi=100)
         FigureCanvasAgg(figure)
         error_axes, rate_axes = figure.subplots(2, 1, sharex=True, height_ratios=(2, 1))
         colors = matplotlib.colormaps["tab10"].colors
-        marked = False
+        bad_points = []  # failed runs, drawn last so the legend names them once, at its end
         for number, series in enumerate(sorted(series_list, key=lambda s: s.label)):
             color = colors[number % len(colors)]
             x, errors = series.runs, [e * 100 for e in series.errors]
-            error_axes.plot(x, errors, marker="o", markersize=4, color=color, label=series.label.replace("$", r"\$"))
+            label = series.label if len(series.label) <= 48 else series.label[:47] + "…"
+            error_axes.plot(x, errors, marker="o", markersize=4, color=color, label=label.replace("$", r"\$"))
             if any(s is not None for s in series.stderrs):
                 spread = [(s or 0.0) * 100 for s in series.stderrs]
                 error_axes.fill_between(x, [e - s for e, s in zip(errors, spread)],
                                         [e + s for e, s in zip(errors, spread)], color=color, alpha=0.15, linewidth=0)
             rate_axes.plot(x, series.rates, marker="o", markersize=3, color=color)
-            bad = [i for i, failed in enumerate(series.failed) if failed]
-            if bad:
-                error_axes.plot([x[i] for i in bad], [errors[i] for i in bad], linestyle="none", marker="X",
-                                markersize=10, color="tab:red", label=None if marked else "failed run", zorder=5)
-                rate_axes.plot([x[i] for i in bad], [series.rates[i] for i in bad], linestyle="none", marker="X",
-                               markersize=8, color="tab:red", zorder=5)
-                marked = True
+            bad_points += [(x[i], errors[i], series.rates[i]) for i, failed in enumerate(series.failed) if failed]
+        if bad_points:
+            error_axes.plot([p[0] for p in bad_points], [p[1] for p in bad_points], linestyle="none", marker="X",
+                            markersize=10, color="tab:red", label="failed run", zorder=5)
+            rate_axes.plot([p[0] for p in bad_points], [p[2] for p in bad_points], linestyle="none", marker="X",
+                           markersize=8, color="tab:red", zorder=5)
         runs = sorted({run for series in series_list for run in series.runs})
         every = max(1, math.ceil(len(runs) / 25))  # about 25 labels at most
         shown = runs[::every]
@@ -145,7 +145,7 @@ def draw_trend(model: str, series_list: list[Series], records: list[dict]) -> by
         for axes in (error_axes, rate_axes):
             axes.grid(True, alpha=0.3)
         error_axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
-        figure.subplots_adjust(left=0.08, right=0.72, top=0.94, bottom=0.14, hspace=0.08)
+        figure.subplots_adjust(left=0.08, right=0.66, top=0.94, bottom=0.14, hspace=0.08)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", metadata={"Software": None})
     return buffer.getvalue()
