@@ -326,3 +326,18 @@ def test_the_plugin_records_and_compares_with_the_merge_base(pytester, monkeypat
     result = pytester.runpytest(*args, "--compviz-window", "0")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*error: argument --compviz-window: '0': must be at least 1, not 0"])
+
+
+@pytest.mark.parametrize(("schema", "name"), [("vendor.github-workflows", "github-ci-loop.yml"),
+                                               ("vendor.github-workflows", "github-comment.yml"),
+                                               ("vendor.gitlab-ci", "gitlab-ci-loop.yml")])
+def test_the_ci_loop_examples_validate_against_their_ci_schema(schema, name):
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    done = subprocess.run([str(Path(sys.executable).parent / "check-jsonschema"), "--builtin-schema", schema,
+                           str(examples / name)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = (examples / name).read_text()
+    if name == "github-comment.yml":  # the posting job never runs the pull request's code
+        assert "actions/checkout" not in text and "workflow_run" in text
+    if name == "github-ci-loop.yml":  # the job running the pull request's code cannot write
+        assert "permissions:\n  contents: read\n\njobs" in text
