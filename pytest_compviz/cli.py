@@ -30,6 +30,9 @@ _EPILOG = """exit status:
 compviz assemble MANIFEST -o results.csv: the plain results CSV of a sweep manifest (see
 compviz assemble --help).
 
+compviz comment: comment.md for a pull request from a run's compviz.json and its history; compviz
+comment post: create or update that comment on GitHub (see compviz comment --help).
+
 Hooks in a conftest.py (pytest_compviz_rules, pytest_compviz_metrics) are pytest's: compviz does
 not run them; use pytest --compviz-input to apply them."""
 
@@ -61,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["assemble"]:
         return assemble_main(argv[1:])
+    if argv[:1] == ["comment"]:
+        from .report.comment_command import comment_main
+
+        return comment_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     from .problems import CompvizError
@@ -115,10 +122,11 @@ def _report(options, verbose: bool = False) -> int:
     from .report.console import run_lines
     from .report.outputs import write_run
 
-    from .baseline.load import run_baseline
+    from .history.reference import run_reference
 
-    baseline, notes = run_baseline(options)
-    runs = [run_file(path, options, baseline, shown=name) for path, name in zip(options.inputs, options.input_names)]
+    baseline, window, notes = run_reference(options)
+    runs = [run_file(path, options, baseline, shown=name, window=window)
+            for path, name in zip(options.inputs, options.input_names)]
     ledger = Ledger()
     for run in runs:
         if run.valid:

@@ -8,7 +8,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "pytest_compviz"
 
 # Each layer may import the layers before it, never one after it.
-LAYERS = ["base", "config", "core", "baseline", "report", "cli", "plugin"]
+LAYERS = ["base", "config", "core", "baseline", "history", "report", "cli", "plugin"]
 BASE = {"spec", "problems", "atomic", "__init__"}
 
 

@@ -10,6 +10,7 @@
     regression-tolerance = "0.5%, 0.05x"
     table-format = "nncf-docs"          # or "nncf-tool": the .md tables as NNCF's tool writes them
     fail-on-improvement = false          # a row better than the baseline beyond the tolerance fails
+    history = ".compviz-history"          # a history of runs (--compviz-history; see docs/ci-loop.md)
     [[tool.compviz.rules]]               # see rules.py
     [[tool.compviz.metrics]]             # replaces the four NNCF metrics
     column = "mmlu, acc"
@@ -57,8 +58,10 @@ class FileConfig:
     tolerance: str | None = None  # regression-tolerance, as written
     table_format: str | None = None
     fail_on_improvement: bool | None = None
+    history: str | None = None
     root: Path = field(default_factory=Path.cwd)  # relative paths in the file are relative to this
     deprecations: tuple[str, ...] = ()  # former key names this file used
+    history: str | None = None  # the CI loop's history folder (config.history)
 
 
 def load_config(path: Path, *, whole_file_is_table: bool = False) -> FileConfig:

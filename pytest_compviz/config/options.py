@@ -15,6 +15,7 @@ from pathlib import Path
 from ..spec import Metric, Settings
 from .settings import BY_NAME, CLI
 from .files import ConfigError, FileConfig
+from .history import HistoryOptions, history_options
 from .rules import (BOUND, MAX_ERROR_INCREASE, MAX_RATE_DECREASE, SIGNIFICANCE, Rule, RuleError, Tolerances,
                     parse_tolerance)
 
@@ -44,6 +45,13 @@ class Given:
     def flag(self, name: str) -> str:
         """How this face spells setting ``name``'s option."""
         return BY_NAME[name].flag_of(self.face)
+    # the CI loop (config.history): a history of runs, the run compared with, the window gate
+    history: str | None = None
+    history_keep: int | None = None
+    compare: str | None = None
+    compare_branch: str | None = None
+    compare_depth: int | None = None
+    window: int | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,7 @@ class RunOptions:
     rule_counts: tuple[int, int, int] = (0, 0, 0)  # rules from the file, from hooks, from the command line
     table_format: str = "nncf-docs"  # the .md tables' layout: one of TABLE_FORMATS
     deprecations: tuple[str, ...] = ()  # former spellings this run used: each face warns
+    history: HistoryOptions | None = None  # the CI loop's options, when a history is kept
 
     def shown(self, path: Path) -> str:
         try:
@@ -147,6 +156,7 @@ def resolve(*, given: Given, file_config: FileConfig, invocation: Path, rootdir:
         rule_counts=(len(file_config.rules), len(hook_rules), len(given.rules)),
         table_format=_table_format(given, file_config, ini),
         deprecations=(*given.deprecations, *file_config.deprecations),
+        history=history_options(given, file_config, invocation, root),
     )
 
 

@@ -72,6 +72,12 @@ def _rule(text: str, source: str):
         raise ValueError(str(exc)) from None
 
 
+def _count(text: str, source: str) -> int:
+    from .history import positive_int
+
+    return positive_int(text, source)
+
+
 def _tolerance(text: str, source: str):
     from .rules import RuleError, parse_tolerance
 
@@ -120,6 +126,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("image-format", "the plots' image format (default: png).", "svg", dest="image_formats",
             repeat=True, choices=("png", "svg"), metavar="{png,svg}", faces=frozenset({PYTEST, CLI}),
             cli_aliases=("--format",)),
+    # The CI loop (docs/ci-loop.md; config.history reads these into one HistoryOptions).
+    Setting("history", "append this run to a history of runs kept in this folder (runs.jsonl), for --compviz-compare,"
+            " the window gate and the trend plots.", "compviz-history", metavar="DIR"),
+    Setting("history-keep", "keep the newest N runs of each configuration in the history (default: 100).", "200",
+            dest="history_keep", faces=frozenset({PYTEST, CLI}), metavar="N", parse=_count),
+    Setting("compare", "compare with a run from the history instead of a baseline file: the pull request's merge"
+            " base (base) or the branch's previous passing run (previous).", "base", choices=("base", "previous"),
+            faces=frozenset({PYTEST, CLI}), metavar="{base,previous}"),
+    Setting("compare-branch", "the pull request's target branch (default: $GITHUB_BASE_REF, else"
+            " $CI_MERGE_REQUEST_TARGET_BRANCH_NAME).", "main", faces=frozenset({PYTEST, CLI}), metavar="BRANCH"),
+    Setting("compare-depth", "with compare = base: walk back up to N first-parent ancestors of the merge base to find"
+            " a recorded run (default: 20).", "50", faces=frozenset({PYTEST, CLI}), metavar="N", parse=_count),
+    Setting("window", "the window gate: a row fails when its error is beyond what its last K passing runs in the"
+            " history predict (one-sided 99% prediction interval, with this run's own stderr).", "8",
+            faces=frozenset({PYTEST, CLI}), metavar="K", parse=_count),
     Setting("no-step-summary", "do not append the summary to $GITHUB_STEP_SUMMARY.", "", flag=True,
             faces=frozenset({PYTEST, CLI})),
 )
@@ -149,7 +170,8 @@ class _Store(argparse.Action):
         value = values
         if setting.parse is not None:
             current = getattr(namespace, self.dest, None) or []
-            source = f"{option_string} {len(current) + 1}" if setting.repeat else option_string or ""
+            # argparse names the option; a repeated one is numbered as written (--compviz-rule 2)
+            source = f"{option_string} {len(current) + 1}" if setting.repeat else repr(values)
             try:
                 value = setting.parse(values, source)
             except ValueError as exc:

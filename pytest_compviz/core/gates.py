@@ -15,6 +15,7 @@ from .ledger import FAILED, PASSED, XFAILED
 from .names import short
 from .noise import delta_stderr, error_stderr, metric_stderr
 from .regression import Regression, input_name, row_key
+from .window import WINDOW
 
 REGRESSION = "regression"  # the check name of the comparison with the baseline run
 GATED = "gated"  # --compviz-strict's check of a row no rule gates
@@ -69,6 +70,7 @@ class RowGates:
     dominated_by: Dominator | None = None  # None on the Pareto front, and for the baseline row
     pareto: Rule | None = None  # the rule whose ``pareto = true`` gives the row its pareto check
     loosened: tuple = ()  # (configured check, rule, command-line check, rule): see rules.loosened
+    window: object | None = None  # core.window.WindowVerdict: the opt-in window gate over the history
 
     @property
     def ungated(self) -> bool:
@@ -81,6 +83,8 @@ class RowGates:
             names.append(PARETO)
         if self.regression is not None:
             names.append(REGRESSION)
+        if self.window is not None:
+            names.append(WINDOW)
         if self.strict and self.ungated:
             names.append(GATED)
         return names
@@ -91,6 +95,8 @@ class RowGates:
             return self.regression.passed
         if check == GATED:
             return False
+        if check == WINDOW:
+            return self.window.passed
         if check == PARETO:
             return self.dominated_by is None
         return next(o.passed for o in self.outcomes if o.check.name == check)
@@ -98,6 +104,8 @@ class RowGates:
     def xfail_reason(self, check: str) -> str | None:
         if check == REGRESSION:
             return self.regression_xfail
+        if check == WINDOW:
+            return None
         if check == PARETO:
             return self.pareto.xfail if self.pareto is not None else None
         return next((o.xfail for o in self.outcomes if o.check.name == check), None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..spec import ERROR, RATE
 from ..config.rules import PARETO
 from .gates import GATED, REGRESSION, Outcome, RowGates
+from .window import WINDOW
 
 
 def outcome_message(label: str, outcome: Outcome) -> str:
@@ -72,6 +73,8 @@ def check_message(row: RowGates, check: str, baseline_description: str = "") -> 
         text = strict_message(row)
     elif check == PARETO:
         text = pareto_message(row)
+    elif check == WINDOW:
+        text = f"{row.label}: {row.window.describe()}"
     else:
         text = outcome_message(row.label, next(o for o in row.outcomes if o.check.name == check))
     reason = row.xfail_reason(check)

@@ -39,8 +39,9 @@ class FileRun:
         return self.results is not None
 
 
-def run_file(path: Path, options, baseline=None, shown: str | None = None) -> FileRun:
-    """``options``: ``config.options.RunOptions``; ``baseline``: ``baseline.load.Baseline``.
+def run_file(path: Path, options, baseline=None, shown: str | None = None, window=None) -> FileRun:
+    """``options``: ``config.options.RunOptions``; ``baseline``: ``baseline.load.Baseline``;
+    ``window``: ``core.window.Window``, the earlier runs the opt-in window gate predicts from.
     Raises ``InputUnusable`` (a usage error); any other failure is the file's problem."""
     from ..config.rules import RuleError
     from .gates import evaluate
@@ -62,6 +63,10 @@ def run_file(path: Path, options, baseline=None, shown: str | None = None) -> Fi
         gates = evaluate(results, options.rules, baseline, options.tolerances, options.strict)
     except RuleError as exc:  # a rule its rows cannot use (a bound without a significance for them)
         return FileRun(path, shown, _sha256(path), problems=(Problem(shown, str(exc)),))
+    if window is not None:
+        from .window import apply_window
+
+        gates = apply_window(gates, results, window)
     return FileRun(path, shown, _sha256(path), results, gates, warnings=tuple(results.warnings))
 
 

@@ -135,6 +135,7 @@ class CheckItem(CompvizItem):
 def _check_properties(row, check: str) -> list[tuple[str, object]]:
     from ..config.rules import PARETO
     from ..core.gates import GATED, REGRESSION
+    from ..core.window import WINDOW
 
     if check == REGRESSION:
         r = row.regression
@@ -142,6 +143,9 @@ def _check_properties(row, check: str) -> list[tuple[str, object]]:
                 ("max error increase", r.error_tolerance), ("max rate decrease", r.rate_tolerance)]
     if check == GATED:
         return [("check", GATED)]
+    if check == WINDOW:
+        w = row.window
+        return [("check", WINDOW), ("window test", w.method), ("window runs", w.runs), ("window bound", w.bound)]
     if check == PARETO:
         by = row.dominated_by
         found = [("check", check), ("rule", row.pareto.source)]

@@ -58,12 +58,12 @@ class CompvizSession:
         # which may not exist yet.
         may_collect = bool(self.requested or self.options.file_globs
                            or any(p.suffix.lower() == ".csv" for p in self.explicit))
-        self.baseline, self.notes = None, []
+        self.baseline, self.window, self.notes = None, None, []
         if may_collect:
-            from ..baseline.load import run_baseline
+            from ..history.reference import run_reference
 
             try:
-                self.baseline, self.notes = run_baseline(self.options)
+                self.baseline, self.window, self.notes = run_reference(self.options)
             except CompvizError as exc:
                 raise pytest.UsageError(f"compviz: {exc}") from None
         self._runs: dict[Path, object] = {}  # path -> core.pipeline.FileRun
@@ -143,7 +143,7 @@ class CompvizSession:
             from ..core.pipeline import run_file
 
             try:
-                self._runs[path] = run_file(path, self.options, self.baseline)
+                self._runs[path] = run_file(path, self.options, self.baseline, window=self.window)
             except CompvizError as exc:  # an unusable input, or a rule its rows cannot use
                 raise pytest.UsageError(f"compviz: {exc}") from None
         return self._runs[path]

@@ -113,6 +113,12 @@ def write_run(runs, ledger: Ledger, options, baseline=None, notes=(), errors=(),
     commit = git_commit(options.config_file.parent if options.config_file else options.invocation)
     document = run_json(out.reports, baseline, commit, out.outcome, out.notes, options.settings)
     out.markdown = summary_markdown(out.reports, baseline, output_dir, out.notes, out.errors, ledger.interrupted)
+    history_section = ""
+    if options.history is not None and not ledger.interrupted:  # the CI loop (docs/ci-loop.md)
+        from .ciloop import record_and_trend
+
+        history_section = record_and_trend(out, document, options, draw)
+        out.markdown += "\n" + history_section if history_section else ""
     for name, encode in (("summary.md", out.markdown.encode), ("compviz.json", lambda: dumps(document))):
         try:
             atomic_write(output_dir / name, encode())
@@ -131,6 +137,7 @@ def write_run(runs, ledger: Ledger, options, baseline=None, notes=(), errors=(),
             with open(step_file, "a", encoding="utf-8") as handle:
                 shown = summary_markdown(out.reports, baseline, output_dir, out.notes, out.errors, ledger.interrupted,
                                          artifact_folder=options.shown(output_dir))
+                shown += "\n" + history_section if history_section else ""
                 handle.write(step_summary(shown, f"`{options.shown(output_dir)}/`", max(room, 0)))
         except OSError as exc:
             out.errors.append(f"GITHUB_STEP_SUMMARY {step_file} not written: {_reason(exc)}")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..baseline.document import result_rows, run_document
 from ..core.gates import GATED, REGRESSION
+from ..core.window import WINDOW
 from ..core.ledger import FAILED, NOT_RUN, PASSED, XFAILED
 from ..config.rules import MAX_ERROR, PARETO
 from ..core.messages import check_message, dominance_figures, plural
@@ -80,6 +81,10 @@ def run_rows(report) -> list[dict]:
         if gates.error_stderr is not None:
             row[f"{ERROR} stderr"] = gates.error_stderr
         row["pareto"] = _pareto_entry(gates, statuses)
+        if gates.window is not None:
+            w = gates.window
+            row["window"] = {"status": statuses[WINDOW], "test": w.method, "why": w.why, "runs": w.runs,
+                             "bound": w.bound, "mean": w.mean, "message": check_message(gates, WINDOW)}
         if GATED in statuses:
             row["strict"] = {"status": statuses[GATED], "message": check_message(gates, GATED)}
         row["verdict"] = "reference" if gates.is_baseline else report.verdicts[gates.index].verdict

@@ -1,0 +1,150 @@
+"""What this run is compared with, chosen from the history: ``--compviz-compare base`` (the newest
+passing run of the pull request's merge base, or of its nearest recorded first-parent ancestor) or
+``previous`` (the newest passing run of this branch), as a ``Baseline``, so the comparison keeps the
+saved baseline's tolerances, significance and bounds; and the window of earlier passing runs each
+configuration's window gate predicts from. Each choice is said in a note."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..baseline.load import Baseline, BaselineError, key_of, run_baseline
+from ..core.window import Point, Window
+from ..spec import ERROR
+from .git import GitFacts, first_parents, git_facts, lineage
+from .store import read_history
+
+PASSING = ("passed", "incomplete", "improved")  # run outcomes a baseline may come from (baseline.load)
+
+
+def git_folder(options) -> Path:
+    """Where git is asked: the configuration's folder, else where the run was started (as the run
+    document's commit is found)."""
+    return options.config_file.parent if options.config_file is not None else options.invocation
+
+
+def run_reference(options) -> tuple[Baseline | None, Window | None, list[str]]:
+    """The baseline (saved, or chosen from the history), the window gate's history, and notes for
+    the summary. Raises ``BaselineError`` / ``HistoryError`` (usage errors) when the comparison
+    asked for cannot be made."""
+    history = options.history
+    if history is None or (history.compare is None and history.window is None):
+        baseline, notes = run_baseline(options)
+        return baseline, None, notes
+    records = read_history(history.path, history.shown)
+    folder = git_folder(options)
+    facts = git_facts(folder, history.base_branch)
+    if history.compare is None:
+        baseline, notes = run_baseline(options)
+    else:
+        baseline, notes = choose(records, facts, history, folder, options.baseline_missing)
+    window = None
+    if history.window is not None:
+        window = window_of(records, lineage(folder), history.window, history.shown)
+        notes.append(f"window gate: each configuration's error against the last {history.window} passing runs"
+                     f" of history {history.shown} on this commit's line")
+    return baseline, window, notes
+
+
+def _vouched_rows(record: dict) -> list[dict]:
+    return [row for row in record["rows"] if row.get("verdict") not in ("not run", "xfailed")]
+
+
+def _as_baseline(record: dict, description: str) -> Baseline:
+    rows = {}
+    for number, row in enumerate(_vouched_rows(record), start=1):
+        try:
+            rows[key_of(row)] = row
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BaselineError(f"{description}: row {number} is incomplete ({exc!r})") from None
+    return Baseline(description, rows, record.get("time"), record.get("commit"))
+
+
+def _short(commit: str | None) -> str:
+    return commit[:10] if commit else "(no commit)"
+
+
+def choose(records: list[dict], facts: GitFacts, history, folder: Path, missing: str = "error"):
+    """(Baseline or None, notes). No usable run is an error, or a note with ``missing`` = warn."""
+    if history.compare == "base":
+        found, why = _base_run(records, facts, history, folder)
+    else:
+        found, why = _previous_run(records, facts, history)
+    if found is None:
+        if missing == "warn":
+            return None, [f"--compviz-compare {history.compare}: {why}; no regression checks this run"]
+        raise BaselineError(f"--compviz-compare {history.compare}: {why}")
+    record, description = found
+    return _as_baseline(record, description), []  # the baseline's description says which run and why
+
+
+def _newest_passing(records: list[dict], commit: str) -> tuple[dict | None, int]:
+    """The newest passing record of ``commit``, and how many of its records did not pass."""
+    failed = 0
+    for record in reversed(records):
+        if record.get("commit") != commit:
+            continue
+        if record.get("outcome") in PASSING:
+            return record, failed
+        failed += 1
+    return None, failed
+
+
+def _base_run(records, facts: GitFacts, history, folder: Path):
+    if not facts.base_branch:
+        return None, ("no pull-request base branch known (GITHUB_BASE_REF and CI_MERGE_REQUEST_TARGET_BRANCH_NAME"
+                      " are not set): name it with --compviz-compare-branch BRANCH")
+    if facts.merge_base is None:
+        return None, (f"no merge base of HEAD and {facts.base_branch} ({facts.base_source}) found by git merge-base:"
+                      " is this a git work tree with the base branch fetched (actions/checkout: fetch-depth: 0)?")
+    where = f"the merge base of HEAD and {facts.base_branch}"
+    skipped = []
+    for distance, commit in enumerate(first_parents(folder, facts.merge_base, history.depth)):
+        record, failed = _newest_passing(records, commit)
+        if record is not None:
+            if distance == 0:
+                return (record, f"{where} in history {history.shown}"), None
+            because = "; ".join(skipped)
+            return (record, f"{distance} commit{'s' if distance != 1 else ''} before {where}"
+                    f" {_short(facts.merge_base)} in history {history.shown} ({because})"), None
+        skipped.append(f"{_short(commit)}: " + (f"{failed} failed run{'s' if failed != 1 else ''}, no passing one"
+                                                 if failed else "no run recorded"))
+    return None, (f"no passing run of {where} ({_short(facts.merge_base)}) or of its {history.depth} first-parent"
+                  f" ancestors in history {history.shown} (the newest: {'; '.join(skipped[:3])})")
+
+
+def _previous_run(records, facts: GitFacts, history):
+    if not facts.branch:
+        return None, "this run's branch is unknown (no git branch, GITHUB_REF_NAME or CI_COMMIT_REF_NAME)"
+    failed = 0
+    for record in reversed(records):
+        if record.get("branch") != facts.branch:
+            continue
+        if record.get("outcome") in PASSING:
+            skipped = f" ({failed} newer run{'s' if failed != 1 else ''} failed)" if failed else ""
+            return (record, f"the previous passing run of branch {facts.branch} in history {history.shown}{skipped}"), None
+        failed += 1
+    return None, (f"no passing run of branch {facts.branch} in history {history.shown}"
+                  + (f" ({failed} failed)" if failed else ""))
+
+
+def window_of(records: list[dict], ancestry: set[str] | None, size: int, shown: str) -> Window:
+    """Per configuration, the passing runs of commits HEAD descends from (all runs outside git),
+    oldest first, the newest ``size`` of each."""
+    points: dict = {}
+    for record in records:
+        if ancestry is not None and record.get("commit") not in ancestry:
+            continue
+        for row in record["rows"]:
+            if row.get("verdict") != "passed":
+                continue
+            try:
+                key = key_of(row)
+                error = float(row[ERROR])
+            except (KeyError, TypeError, ValueError):
+                continue
+            stderr = row.get(f"{ERROR} stderr")
+            points.setdefault(key, []).append(Point(record.get("commit"), error,
+                                                    float(stderr) if isinstance(stderr, (int, float)) else None))
+    return Window({key: tuple(found[-size:]) for key, found in points.items()}, size, f"history {shown}")
+
