@@ -352,7 +352,7 @@ def test_a_regression_passed_as_noise_is_said_and_fails_under_strict(pytester, r
     strict = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "b.json", "--compviz-strict", *rule,
                  "-k", "40 and regression")
     assert strict.ret == pytest.ExitCode.TESTS_FAILED
-    strict.assert_outcomes(failed=1, deselected=18)
+    strict.assert_outcomes(failed=1, deselected=9)
     strict.stdout.fnmatch_lines([f"*{ROWS[10]}: since the baseline *; passed only as noise (below the rule's"
                                  " significance), which --compviz-strict fails (default tolerance)"])
     document = json.loads((pytester.path / "compviz-report" / "compviz.json").read_text(encoding="utf-8"))
