@@ -14,7 +14,6 @@ from pathlib import Path
 
 from ..atomic import atomic_write
 from ..core.ledger import FAILED, NOT_RUN, PASSED, SCHEMA, XFAILED, Ledger, row_verdicts
-from ..core.messages import plural
 
 
 @dataclass
@@ -142,9 +141,8 @@ def write_run(runs, ledger: Ledger, options, baseline=None, notes=(), errors=(),
             _draw(out, options, baseline)
         except KeyboardInterrupt:
             out.interrupted = True
-            drawn = sum(bool(r.written) for r in out.reports)
-            out.notes.append(f"the run was interrupted while drawing: tables and plots of {drawn} of"
-                             f" {plural(sum(r.run.valid for r in out.reports), 'input')} written")
+            out.notes.append("the run was interrupted while drawing: not every table and plot was written (those"
+                             " written are listed)")
     out.removed = _remove_stale(output_dir, previous, [r for r in out.reports if not r.run.valid],
                                 {path for r in out.reports for path, _ in r.written})
 
