@@ -19,7 +19,7 @@ CSV = "llama2_asym.csv"
 
 # plugin module -> what it adds to the command line
 PLUGINS = {
-    "pytest_randomly": ("-p", "randomly"),
+    "pytest_randomly": (),  # active once installed: it reorders the items
     "pytest_rerunfailures": ("--reruns", "1"),
     "pytest_cov": ("--cov", "--cov-report="),
     "pytest_html": ("--html", "report.html"),

@@ -206,6 +206,10 @@ def _draw(out: RunOutputs, options, baseline) -> None:
             plots = [artifact for job in jobs for artifact in render_plots(job)]
             plan.claim(plots, run.shown)
             _write(report, plots)
+            # Listed per model, its table then its plots, as they are linked.
+            order = {job.output_dir / f"{job.stem}.{ext}": n
+                     for n, job in enumerate(jobs) for ext in ("md", *job.image_formats)}
+            report.written.sort(key=lambda item: (order.get(item[0], len(order)), item[0].suffix != ".md"))
         except (OSError, ArtifactClash) as exc:
             report.error = f"{run.shown}: {_unwritten(report)} not written: {_reason(exc)}"
         except Exception as exc:  # noqa: BLE001 - one input's drawing must not lose the other reports
