@@ -222,6 +222,7 @@ def test_kill_9_while_writing_leaves_a_record_that_says_the_run_did_not_finish(p
         assert summary.startswith(DID_NOT_FINISH)
     else:  # summary.md is this run's, and compviz.json, the one read as a baseline, says unfinished
         assert summary.startswith("# compviz: 0 gates passed, 0 failed")
+    (pytester.path / "conftest.py").unlink()  # the killing conftest must not load into this process
     refused = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "compviz-report/compviz.json")
     assert refused.ret == pytest.ExitCode.USAGE_ERROR
     refused.stderr.fnmatch_lines(["*is the output of a run that did not finish; a baseline must be a run that passed"])
