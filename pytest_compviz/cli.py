@@ -21,11 +21,14 @@ import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 
 _EPILOG = """exit status:
   0  every gate passed (and every output was written)
   1  a gate, a regression or an input failed, or an output could not be written
   2  usage error: a bad option, a missing input, an unusable configuration or baseline
+  130  interrupted (Ctrl-C): summary.md and compviz.json say the run did not finish, or was
+       interrupted
 
 compviz assemble MANIFEST -o results.csv: the plain results CSV of a sweep manifest (see
 compviz assemble --help).
@@ -61,6 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # One line, not a traceback. Whatever was written says so (see report.outputs.mark_started).
+        print("compviz: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["assemble"]:
         return assemble_main(argv[1:])
@@ -120,11 +132,12 @@ def _report(options, verbose: bool = False) -> int:
     from .core.messages import check_message
     from .core.pipeline import baseline_problems, file_warnings, run_file
     from .report.console import run_lines
-    from .report.outputs import write_run
+    from .report.outputs import mark_started, write_run
 
     from .history.reference import run_reference
 
     baseline, window, notes = run_reference(options)
+    mark_started(options)  # until the record is written, the folder says the run did not finish
     runs = [run_file(path, options, baseline, shown=name, window=window)
             for path, name in zip(options.inputs, options.input_names)]
     ledger = Ledger()
@@ -164,6 +177,9 @@ def _report(options, verbose: bool = False) -> int:
     outputs = write_run(runs, ledger, options, baseline, notes, errors)
     for line in run_lines(outputs, options, baseline, options.rules, verbose=verbose):
         print(line)
+    if outputs.interrupted:
+        print("compviz: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     failed = outputs.errors or outputs.outcome != "passed"
     return EXIT_FAILED if failed else EXIT_OK
 

@@ -407,8 +407,12 @@ def test_a_missing_baseline_with_warn_runs_without_and_can_bootstrap_it(pytester
 
     assert first.ret == pytest.ExitCode.OK
     first.assert_outcomes(passed=1)  # the schema only: no regression items
-    first.stdout.fnmatch_lines(["*= compviz =*", "baseline base.json: no such file; no regression checks this run"])
-    assert "::regression" not in first.stdout.str()
+    # The first run on main says what happened, in the terminal and summary.md alike.
+    first.stdout.fnmatch_lines(["*= compviz =*", "wrote base.json, compviz-report/summary.md,"
+                                " compviz-report/compviz.json", "no baseline yet; this run saved as base.json"])
+    assert "::regression" not in first.stdout.str() and "no such file" not in first.stdout.str()
+    assert "⚠️ no baseline yet; this run saved as base.json" in (
+        pytester.path / "compviz-report" / "summary.md").read_text(encoding="utf-8")
 
     second = run(pytester, *args)  # the file exists now: compared as usual
 

@@ -73,7 +73,9 @@ def test_the_github_workflow_creates_a_baseline_on_main_and_fails_a_regressing_p
 
     first = run_on("refs/heads/main")  # no baseline yet: passes and creates it
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "baseline baselines/main.json: no such file; no regression checks this run" in first.stdout
+    assert "no baseline yet; this run saved as baselines/main.json" in first.stdout
+    assert "no such file" not in first.stdout
+    assert "⚠️ no baseline yet; this run saved as baselines/main.json" in (tmp_path / "step.md").read_text()
     assert cache.is_file() and (project / "compviz-report" / "report.html").is_file()
 
     _regress(project)

@@ -347,8 +347,16 @@ def test_a_regression_passed_as_noise_is_said_and_fails_under_strict(pytester, r
     assert noisy.ret == pytest.ExitCode.OK
     noisy.stdout.fnmatch_lines(["*error increases beyond the tolerance passed as noise (below the rule's significance):"
                                 f" {ROWS[10]} (+0.7* pp, z = *"])
-    assert run(pytester, "--compviz-input", CSV, "--compviz-baseline", "b.json", "--compviz-strict",
-               *rule).ret == pytest.ExitCode.TESTS_FAILED
+    # Strict fails the row's own regression check, so -k selecting that row alone still fails, and
+    # compviz.json records the row as failed (not the file's schema item, which -k leaves out).
+    strict = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "b.json", "--compviz-strict", *rule,
+                 "-k", "40 and regression")
+    assert strict.ret == pytest.ExitCode.TESTS_FAILED
+    strict.assert_outcomes(failed=1, deselected=9)
+    strict.stdout.fnmatch_lines([f"*{ROWS[10]}: since the baseline *; passed only as noise (below the rule's"
+                                 " significance), which --compviz-strict fails (default tolerance)"])
+    document = json.loads((pytester.path / "compviz-report" / "compviz.json").read_text(encoding="utf-8"))
+    assert {row["line"]: row["verdict"] for row in document["rows"]}[10] == "failed"
 
 
 def test_a_stderr_beyond_half_a_bounded_metrics_range_is_refused(pytester, results):

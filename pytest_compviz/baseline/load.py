@@ -159,5 +159,10 @@ def run_baseline(options) -> tuple[Baseline | None, list[str]]:
     if options.baseline is None:
         return None, []
     if not options.baseline.is_file() and options.baseline_missing == "warn":
-        return None, [f"baseline {options.baseline_shown}: no such file; no regression checks this run"]
+        return None, [missing_baseline_note(options.baseline_shown)]
     return load_baseline(options.baseline, options.baseline_shown, options.settings), []
+
+
+def missing_baseline_note(shown: str) -> str:
+    """What a run says when its baseline file does not exist (``baseline_missing`` warn)."""
+    return f"baseline {shown}: no such file; no regression checks this run"

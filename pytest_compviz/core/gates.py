@@ -202,7 +202,8 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
                               if reference is not None else None)
                     fail_on_improvement = (settings[FAIL_ON_IMPROVEMENT][0] if FAIL_ON_IMPROVEMENT in settings
                                            else tolerances.fail_on_improvement)
-                    regression = _regression(previous, row, checks, tolerances, spread, z, fail_on_improvement)
+                    regression = _regression(previous, row, checks, tolerances, spread, z, fail_on_improvement,
+                                             strict)
                     noise_unknown |= z is not None and spread is None
                     regression_xfail = _regression_xfail(regression, checks)
         properties = [("model", model), ("mode", mode), ("line", line), (ERROR, row[ERROR]), (RATE, row[RATE]),
@@ -296,7 +297,7 @@ def _with_dominators(rows: list[RowGates]) -> list[RowGates]:
 
 
 def _regression(previous: dict, row: dict, checks: dict, tolerances: Tolerances, spread=None, z=None,
-                fail_on_improvement: bool = False) -> Regression:
+                fail_on_improvement: bool = False, strict: bool = False) -> Regression:
     """Rules' ``max-error-increase`` / ``max-rate-decrease`` win over the run's defaults."""
     error_tolerance, rate_tolerance, sources = tolerances.error, tolerances.rate, []
     for name in (MAX_ERROR_INCREASE, MAX_RATE_DECREASE):
@@ -311,7 +312,7 @@ def _regression(previous: dict, row: dict, checks: dict, tolerances: Tolerances,
         sources.append(tolerances.source)
     return Regression(float(previous[ERROR]), float(row[ERROR]), float(previous[RATE]), float(row[RATE]),
                       error_tolerance, rate_tolerance, "; ".join(dict.fromkeys(sources)), spread, z,
-                      fail_on_improvement)
+                      fail_on_improvement, strict)
 
 
 _ABSENT = object()

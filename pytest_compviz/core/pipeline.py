@@ -145,7 +145,8 @@ def file_warnings(run, baseline) -> list[str]:
     if other_models:
         found.append(other_models)
     within_noise = [f"{row.label} (+{row.regression.error_delta * 100:.2f} pp, z = {row.regression.z:.2f})"
-                    for row in run.gates.rows if row.regression is not None and row.regression.within_noise]
+                    for row in run.gates.rows if row.regression is not None and row.regression.within_noise
+                    and not row.regression.strict]  # strict: the row's regression check fails instead
     if within_noise:
         # Passing by significance alone is what the rule asked for, but never silently: a stderr
         # typed in the wrong unit would otherwise switch the regression check off unseen.

@@ -44,6 +44,9 @@ class Regression:
     delta_stderr: float | None = None  # standard error of the error's change (core.noise), if known
     significance: float | None = None  # a rule's z: an error increase must also be this significant
     fail_on_improvement: bool = False  # also fail when the row got better beyond the tolerance
+    # --compviz-strict: a rise beyond the tolerance that is only below the rule's significance fails
+    # this row's own check (not the file's schema item, which -k may leave out).
+    strict: bool = False
 
     @property
     def error_delta(self) -> float:
@@ -92,7 +95,8 @@ class Regression:
 
     @property
     def passed(self) -> bool:
-        return not (self.error_regressed or self.rate_regressed or (self.fail_on_improvement and self.improved))
+        return not (self.error_regressed or self.rate_regressed or (self.fail_on_improvement and self.improved)
+                    or (self.strict and self.within_noise))
 
     def describe(self) -> str:
         """``average relative error 2.50% -> 3.40% (+0.90 pp, allowed +0.50 pp); ...``, with the
@@ -106,7 +110,10 @@ class Regression:
         error += f", allowed +{self.error_tolerance * 100:.2f} pp)"
         rate = (f"compression rate {self.baseline_rate:.2f}x -> {self.rate:.2f}x"
                 f" ({self.rate_delta:+.2f}x, allowed -{self.rate_tolerance:.2f}x)")
-        return f"{error}; {rate}"
+        text = f"{error}; {rate}"
+        if self.strict and self.within_noise:
+            text += "; passed only as noise (below the rule's significance), which --compviz-strict fails"
+        return text
 
     def hint(self) -> str | None:
         """What to do about a failure by improvement alone."""

@@ -95,5 +95,5 @@ def pytest_collect_file(file_path, parent):
     if session is not None and session.wants(file_path):
         from .nodes import CsvFile
 
-        return CsvFile.from_parent(parent, path=file_path)
+        return CsvFile.for_path(parent, file_path)
     return None

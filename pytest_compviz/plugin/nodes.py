@@ -10,6 +10,7 @@ A failed item prints one short message and no traceback.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -19,15 +20,30 @@ from ..core.names import short
 from .shared import SESSION_KEY, CompvizWarning
 
 
-class CompvizFailure(Exception):
-    """A data failure: its message is the whole report."""
+class CompvizFailure(AssertionError):
+    """A data failure: its message is the whole report. An assertion failure, so that report
+    consumers (allure, JUnit readers) count it as a failed test, not as a broken one."""
+
+
+# The user property carrying an item's identity, (input key, row index or None, check), to the
+# ledger: on the report itself, so it reaches the xdist controller whatever decorates node ids
+# (xdist's ``@group``, other plugins).
+IDENTITY = "compviz"
+
+
+def identity_of(report) -> tuple | None:
+    """The (input key, row, check) an item's report carries; None for other plugins' items."""
+    for name, value in getattr(report, "user_properties", ()) or ():
+        if name == IDENTITY and isinstance(value, (tuple, list)) and len(value) == 3:
+            return value[0], value[1], value[2]
+    return None
 
 
 def row_names(gates) -> dict:
     """Row index -> the row's node name: ``mode (plot name)``, prefixed ``model/`` in multi-model
     files, ``@lineN`` added on a clash. pytest reads ``[...]`` in a node id as the parameters of
     its last part and ``::`` as a separator, so brackets become parentheses and ``::`` one colon.
-    The controller of an xdist run computes the same names to read the workers' reports."""
+    Names are for people: the ledger reads each report's identity property, never its id."""
     used: set[str] = set()
     names = {}
     for row in gates.rows:
@@ -56,8 +72,24 @@ class CompvizItem(pytest.Item):
 class CsvFile(pytest.File):
     """A results CSV, run through the pipeline once per session (here, at collection)."""
 
+    @classmethod
+    def for_path(cls, parent, path):
+        """Its node id is the path from the rootdir, also for a file outside it (``../x.csv``, where
+        pytest would leave the file part empty and two such inputs would share their ids)."""
+        import os
+
+        try:
+            relative = Path(path).relative_to(parent.config.rootpath)
+        except ValueError:
+            try:
+                relative = Path(os.path.relpath(path, parent.config.rootpath))
+            except ValueError:  # another drive (Windows)
+                relative = Path(path)
+        return cls.from_parent(parent, path=path, nodeid=relative.as_posix())
+
     def collect(self):
         session = self.config.stash[SESSION_KEY]
+        session.mark_started()  # this run will write outputs (pytest may create us and not collect us)
         run = session.file_run(self.path)
         yield SchemaItem.from_parent(self, name="schema", run=run)
         if not run.valid:
@@ -65,13 +97,14 @@ class CsvFile(pytest.File):
         names = row_names(run.gates)
         for row in run.gates.rows:
             if row.check_names():
-                yield RowNode.from_parent(self, name=names[row.index], row=row)
+                yield RowNode.from_parent(self, name=names[row.index], row=row, run_key=run.key)
 
 
 class SchemaItem(CompvizItem):
     def __init__(self, *, run, **kwargs):
         super().__init__(**kwargs)
         self.run = run
+        self.user_properties.append((IDENTITY, (run.key, None, self.name)))
 
     def runtest(self) -> None:
         if not self.run.valid:
@@ -87,15 +120,18 @@ class SchemaItem(CompvizItem):
 
     def reportinfo(self):
         # The domain must not be a suffix of the node id: pytest would turn its dots into "::".
-        return self.path, 0, f"schema of {self.run.shown}"
+        # The line is the first problem's (a CI annotation points there), else the header's.
+        lines = [p.line for p in self.run.problems if p.line is not None]
+        return self.path, (min(lines) - 1 if lines else 0), f"schema of {self.run.shown}"
 
 
 class RowNode(pytest.Collector):
     """One CSV row; its items are its checks."""
 
-    def __init__(self, *, row, **kwargs):
+    def __init__(self, *, row, run_key: str, **kwargs):
         super().__init__(**kwargs)
         self.row = row
+        self.run_key = run_key
 
     def collect(self):
         for check in self.row.check_names():
@@ -111,6 +147,7 @@ class CheckItem(CompvizItem):
     def __init__(self, *, row, **kwargs):
         super().__init__(**kwargs)
         self.row = row
+        self.user_properties.append((IDENTITY, (self.parent.run_key, _plain_index(row.index), self.name)))
         # The row's figures and the limit travel with the report (JUnit properties, xdist).
         self.user_properties.extend(row.properties)
         self.user_properties.extend(_check_properties(row, self.name))
@@ -119,6 +156,13 @@ class CheckItem(CompvizItem):
 
     def runtest(self) -> None:
         status = self.row.expected_status(self.name)
+        if status == XFAILED and self.config.option.runxfail:
+            # --runxfail turns pytest.xfail() into a no-op: the expected failure would pass (and
+            # could be saved). It runs as what it is, a failure, as --runxfail promises.
+            session = self.config.stash[SESSION_KEY]
+            raise CompvizFailure(check_message(self.row, self.name, session.baseline_description)
+                                 + f" (expected to fail: {self.row.xfail_reason(self.name)}; run as a failure by"
+                                 " --runxfail)")
         if status == XFAILED:
             # A rule's xfail, marked here rather than by a marker: an expected failure is xfailed
             # with the rule's reason; one that passes again (strict) fails with a message saying
@@ -130,6 +174,15 @@ class CheckItem(CompvizItem):
 
     def reportinfo(self):
         return self.path, self.row.line - 1, f"{self.name} of {self.row.label}"
+
+
+def _plain_index(index):
+    """A row index as a plain int where it is one (a numpy integer does not cross to xdist's
+    controller); it compares and hashes equal to the original."""
+    try:
+        return int(index) if int(index) == index else index
+    except (TypeError, ValueError):
+        return index
 
 
 def _check_properties(row, check: str) -> list[tuple[str, object]]:

@@ -68,8 +68,9 @@ class CompvizSession:
                 raise pytest.UsageError(f"compviz: {exc}") from None
         self._runs: dict[Path, object] = {}  # path -> core.pipeline.FileRun
         self._wanted: dict[Path, bool] = {}
-        self._reports: list[tuple[str, str, str]] = []  # (location path, node id, status)
-        self._report_paths: dict[str, Path | None] = {}
+        self._reports: list[tuple[tuple, str]] = []  # ((input key, row, check), status)
+        self._reported: set[Path] = set()  # the inputs reports came from
+        self._started = False  # the output folder says "did not finish" until the run's record is written
         self.outputs = None  # report.outputs.RunOutputs, once written
 
     @property
@@ -157,8 +158,12 @@ class CompvizSession:
     # --- the run ----------------------------------------------------------------------------
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """What ran; on the controller under xdist too, from the workers' reports."""
-        if report.location[0] not in self._report_paths and not self._report_paths_may_hold(report.location[0]):
+        """What ran; on the controller under xdist too, from the workers' reports. Each of our
+        items' reports carries its (input, row, check) identity: nothing is read from node ids."""
+        from .nodes import identity_of
+
+        identity = identity_of(report)
+        if identity is None:
             return  # a user's test: no work per report
         if report.when == "call":
             status = ("passed" if report.passed else "failed" if report.failed
@@ -167,34 +172,64 @@ class CompvizSession:
             status = "failed" if report.failed else "not run"
         else:
             return
-        location = report.location[0]
-        if location not in self._report_paths:  # once per file, not per report
-            path = Path(os.path.normpath(self.rootpath / location))
-            self._report_paths[location] = path if self.wants(path) else None
-        if self._report_paths[location] is not None:
-            self._reports.append((location, report.nodeid, status))
+        path = Path(identity[0])
+        if path not in self._reported and self.wants(path):
+            self._reported.add(path)
+            self.mark_started()  # under xdist, the controller first hears of a file here
+        if path in self._reported:
+            self._reports.append((identity, status))
 
-    def _report_paths_may_hold(self, location: str) -> bool:
-        """Whether a report's location can be a results file (ours are the CSV itself)."""
-        return location.lower().endswith(".csv") or bool(self.options.inputs)
+    # --- the outputs: marked unfinished when the run starts, its record written when it ends ----
+
+    def _writes_outputs(self) -> bool:
+        """Whether this process writes the run's outputs: not an xdist worker, not --collect-only."""
+        return not hasattr(self.config, "workerinput") and not self.config.option.collectonly
+
+    @property
+    def started(self) -> bool:
+        return self._started
+
+    def mark_started(self) -> None:
+        """Once a run will write outputs, summary.md and compviz.json say it did not finish until
+        its record is written (``report.outputs.mark_started``): a run killed or stopped at any
+        point never leaves an earlier run's "passed" in the folder."""
+        if self._started or not self._writes_outputs():
+            return
+        self._started = True
+        from ..report.outputs import mark_started
+
+        mark_started(self.options)  # an unwritable folder is reported when the record is written
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if self.requested or any(p.suffix.lower() == ".csv" for p in self.explicit):
+            self.mark_started()
+
+    @property
+    def stopped_early(self) -> str | None:
+        """Why pytest-xdist's controller stopped the run early (``-x``, ``--maxfail``): it
+        raises an interruption, which is not a Ctrl-C, and the run is reported as serial ``-x`` is."""
+        dsession = self.config.pluginmanager.getplugin("dsession")
+        reason = getattr(dsession, "shouldstop", None)
+        return reason if isinstance(reason, str) and reason else None
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus) -> None:
-        config = self.config
-        if hasattr(config, "workerinput") or config.option.collectonly:
+        if not self._writes_outputs():
             return  # xdist workers and --collect-only write nothing
         if exitstatus in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
-            return
-        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
-        if not self.paths_to_report(interrupted):
+            return  # the folder says the run did not finish, if it was marked
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED and not self.stopped_early
+        if not self._started and not self.paths_to_report(interrupted):
             return  # a run without results files writes nothing and pays for nothing
         from .finish import finish_run
 
         try:
             self.outputs, failed = finish_run(self, interrupted)
-        except KeyboardInterrupt:  # a second Ctrl-C while writing: stop quietly
+        except KeyboardInterrupt:  # a second Ctrl-C while writing: the folder says the run did not finish
             session.exitstatus = pytest.ExitCode.INTERRUPTED
             return
-        if failed and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        if self.outputs is not None and self.outputs.interrupted:
+            session.exitstatus = pytest.ExitCode.INTERRUPTED  # Ctrl-C while drawing
+        elif failed and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a lost report must not pass CI
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
@@ -222,13 +257,12 @@ class CompvizSession:
         """Every input of the run: given, configured and collected, named, and (under xdist) those
         the workers' reports name. After an interruption only those already read: a Ctrl-C
         during collection must not read the rest first."""
-        if interrupted:
-            return sorted(self._runs)
+        if interrupted:  # read already, here or (xdist) by a worker whose reports arrived
+            return sorted({*self._runs, *self._reported})
         named = {p for p in self.explicit if p.suffix.lower() == ".csv" and p.is_file()}
-        reported = {p for p in self._report_paths.values() if p is not None}
-        return sorted({*self.requested, *named, *reported, *self._runs})
+        return sorted({*self.requested, *named, *self._reported, *self._runs})
 
-    def reports(self) -> list[tuple[str, str, str]]:
+    def reports(self) -> list[tuple[tuple, str]]:
         return list(self._reports)
 
 

@@ -86,20 +86,32 @@ def plan_stems(inputs: list[tuple[str, list[str]]]) -> dict[str, dict[str, str]]
 
 
 def render_model(job: ModelJob) -> list[Artifact]:
-    """The table (``.md``) and plot(s) of one model. Plots use matplotlib's default style,
-    whatever a matplotlibrc or a conftest sets, so the bytes do not depend on the user's style;
-    ``rc_context`` restores the user's settings afterwards, also on an error."""
+    """The table (``.md``) and plot(s) of one model."""
+    return [render_table(job), *render_plots(job)]
+
+
+def render_table(job: ModelJob) -> Artifact:
+    """The model's Markdown table: no drawing, so nothing a plot can raise costs it."""
+    return Artifact(job.output_dir / f"{job.stem}.md", pipe_table(job.cells, job.table_format).encode(), job.model,
+                    job.cells)
+
+
+def render_plots(job: ModelJob) -> list[Artifact]:
+    """The plot(s) of one model. Plots use matplotlib's default style, whatever a matplotlibrc or
+    a conftest sets, so the bytes do not depend on the user's style; ``rc_context`` restores the
+    user's settings afterwards, also on an error. A deprecation that matplotlib or a library it
+    uses raises while drawing is theirs, not the user's code: under ``-W error`` it must not
+    cost the plot, so those two categories are not escalated here (restored on leaving)."""
+    import warnings
+
     import matplotlib
 
-    table = Artifact(job.output_dir / f"{job.stem}.md", pipe_table(job.cells, job.table_format).encode(), job.model,
-                     job.cells)
-    artifacts = [table]
-    with matplotlib.rc_context(_default_style()):
+    with warnings.catch_warnings(), matplotlib.rc_context(_default_style()):
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
         figure = trade_off_figure(job.points, job.model, job.baseline_mode, job.metric_count, job.overlay)
-        for image_format in job.image_formats:
-            data = figure_bytes(figure, image_format)
-            artifacts.append(Artifact(job.output_dir / f"{job.stem}.{image_format}", data, job.model))
-    return artifacts
+        return [Artifact(job.output_dir / f"{job.stem}.{image_format}", figure_bytes(figure, image_format), job.model)
+                for image_format in job.image_formats]
 
 
 _STYLE: dict | None = None

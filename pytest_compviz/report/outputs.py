@@ -53,6 +53,10 @@ class InputReport:
 
 @dataclass
 class RunOutputs:
+    """The run's record: every verdict (in ``reports``, from the ledger), each artifact's outcome,
+    the baseline save's outcome and the run's outcome. Complete before summary.md and
+    compviz.json are rendered from it, so they never say more than what happened."""
+
     reports: list[InputReport]
     files: list[Path] = field(default_factory=list)  # session files written (summary, json, baseline)
     errors: list[str] = field(default_factory=list)  # each fails the run
@@ -60,73 +64,119 @@ class RunOutputs:
     removed: list[Path] = field(default_factory=list)  # stale artifacts of inputs that failed validation
     outcome: str = PASSED
     markdown: str = ""
+    interrupted: bool = False  # the run, or the drawing at its end, was interrupted
+    saved: bool = False  # the baseline was saved
 
 
-def outcome_of(reports: list[InputReport], ledger: Ledger, errors=()) -> str:
+def outcome_of(reports: list[InputReport], interrupted: bool, errors=()) -> str:
     """``errors``: what already fails the run (a baseline that compares nothing, an output not
-    written): such a run is no baseline either."""
-    if ledger.interrupted:
+    written, a failed save): such a run is no baseline either."""
+    if interrupted:
         return "was interrupted"
     if errors or any(not r.run.valid for r in reports) or any(r.counts()[1] for r in reports):
         return "failed"
-    if any(r.counts()[2] for r in reports):
+    if not reports or any(r.counts()[2] for r in reports):
         return "incomplete"  # some checks did not run: those rows are no baseline
     return PASSED
 
 
+# What summary.md and compviz.json say from the moment a run that will write them starts until
+# its record is written: a run that ends in any other way (killed, a second Ctrl-C, an internal
+# error) leaves this, never an earlier run's "passed" beside this run's files.
+DID_NOT_FINISH = "did not finish"
+
+
+def mark_started(options) -> str | None:
+    """Replace ``summary.md`` and ``compviz.json`` in the output folder with a record saying the
+    run did not finish (each atomically). The previous compviz.json's artifact lists are kept in
+    it, so stale artifacts can still be found. Returns an error line, or None."""
+    from ..baseline.document import dumps, run_document
+    from .summary import did_not_finish_markdown
+
+    output_dir = options.output_dir
+    previous = _previous_artifacts(output_dir)
+    document = run_document([], [], None, outcome=DID_NOT_FINISH, baseline=None,
+                            notes=["the run that writes this folder started and has not finished (or was"
+                                   " stopped): no outcome"], **{"previous artifacts": previous})
+    try:
+        atomic_write(output_dir / "compviz.json", dumps(document))
+        atomic_write(output_dir / "summary.md", did_not_finish_markdown().encode())
+    except OSError as exc:
+        return f"{options.shown(output_dir)} not writable: {_reason(exc)}"
+    return None
+
+
+def _previous_artifacts(output_dir: Path) -> list[dict]:
+    """``[{"file": ..., "artifacts": [...]}]`` from the folder's compviz.json (a finished run's
+    inputs, or what an unfinished one kept)."""
+    try:
+        previous = json.loads((output_dir / "compviz.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(previous, dict):
+        return []
+    entries = previous.get("inputs") or previous.get("previous artifacts") or []
+    return [{"file": e.get("file"), "artifacts": list(e.get("artifacts") or [])}
+            for e in entries if isinstance(e, dict) and isinstance(e.get("artifacts") or [], list)]
+
+
 def write_run(runs, ledger: Ledger, options, baseline=None, notes=(), errors=(), draw: bool = True) -> RunOutputs:
     """``runs``: the ``FileRun``s of the inputs, in order; ``options``: ``RunOptions``; ``draw``
-    False (an interrupted run) writes no table or plot, only the summaries."""
+    False (an interrupted run) writes no table or plot, only the summaries.
+
+    In order: the tables and plots; the baseline save (decided and done); then the record is
+    complete and summary.md, compviz.json and the step summary are rendered from it, and
+    written last (compviz.json, the machine-read one, at the very end). A Ctrl-C while drawing
+    stops the drawing and is recorded; the summaries are still written."""
     from ..baseline.document import dumps, git_commit
-    from .artifacts import ArtifactClash, ArtifactPlan, plan_stems, render_artifacts, write_artifacts
     from .summary import step_summary, summary_markdown, run_json
 
     output_dir = options.output_dir
     out = RunOutputs([InputReport(run, row_verdicts(ledger, run.key, run.gates) if run.valid else {},
                                   schema=ledger.status(run.key, None, SCHEMA))
-                      for run in runs], notes=list(notes), errors=list(errors))
-    stems = plan_stems([(run.results.path, [m.model for m in run.results.models()]) for run in runs if run.valid])
-    plan = ArtifactPlan([run.path for run in runs])
-    for report in out.reports:
-        run = report.run
-        if not run.valid or not draw:
-            continue
+                      for run in runs], notes=list(notes), errors=list(errors), interrupted=ledger.interrupted)
+    previous = _previous_artifacts(output_dir)
+    if draw:
         try:
-            artifacts = render_artifacts(run.results, output_dir, options.image_formats, gates=run.gates,
-                                         verdicts=report.verdicts, baseline=baseline,
-                                         stems=stems[run.results.path], table_format=options.table_format)
-            plan.claim(artifacts, run.shown)
-            write_artifacts(artifacts)
-            report.written = [(a.path, a.model) for a in artifacts]
-            report.tables = {a.path: a.cells for a in artifacts if a.cells is not None}
-        except (OSError, ArtifactClash) as exc:
-            report.error = f"{run.shown}: table and plot not written: {_reason(exc)}"
-        except Exception as exc:  # noqa: BLE001 - one input's drawing must not lose the other reports
-            report.error = f"{run.shown}: table and plot not written: {type(exc).__name__}: {exc}"
-        if report.error:
-            out.errors.append(report.error)
-    out.removed = _remove_stale(output_dir, [r for r in out.reports if not r.run.valid],
+            _draw(out, options, baseline)
+        except KeyboardInterrupt:
+            out.interrupted = True
+            out.notes.append("the run was interrupted while drawing: not every table and plot was written (those"
+                             " written are listed)")
+    out.removed = _remove_stale(output_dir, previous, [r for r in out.reports if not r.run.valid],
                                 {path for r in out.reports for path, _ in r.written})
 
-    out.outcome = outcome_of(out.reports, ledger, out.errors)
-    save = _save_decision(out, ledger, options)
+    out.outcome = outcome_of(out.reports, out.interrupted, out.errors)
     commit = git_commit(options.config_file.parent if options.config_file else options.invocation)
-    document = run_json(out.reports, baseline, commit, out.outcome, out.notes, options.settings)
-    out.markdown = summary_markdown(out.reports, baseline, output_dir, out.notes, out.errors, ledger.interrupted)
+    if _save_decision(out, options):
+        _save(out, run_json(out.reports, baseline, commit, out.outcome, out.notes, options.settings), options)
+        out.outcome = outcome_of(out.reports, out.interrupted, out.errors)  # a failed save fails the run
+
     history_section = ""
-    if options.history is not None and not ledger.interrupted:  # the CI loop (docs/ci-loop.md)
+    if options.history is not None and not out.interrupted:  # the CI loop (docs/ci-loop.md)
         from .ciloop import record_and_trend
 
-        history_section = record_and_trend(out, document, options, draw)
-        out.markdown += "\n" + history_section if history_section else ""
-    for name, encode in (("summary.md", out.markdown.encode), ("compviz.json", lambda: dumps(document))):
+        history_section = record_and_trend(
+            out, run_json(out.reports, baseline, commit, out.outcome, out.notes, options.settings), options, draw)
+        out.outcome = outcome_of(out.reports, out.interrupted, out.errors)  # a history not written fails the run
+
+    # The record is complete: every text below is rendered from it.
+    document = run_json(out.reports, baseline, commit, out.outcome, out.notes, options.settings)
+    out.markdown = summary_markdown(out.reports, baseline, output_dir, out.notes, out.errors, out.interrupted)
+    out.markdown += "\n" + history_section if history_section else ""
+    try:
+        encoded = dumps(document)
+    except ValueError as exc:  # a figure JSON cannot hold (not finite)
+        encoded = None
+        out.errors.append(f"{options.shown(output_dir / 'compviz.json')} not written: {_reason(exc)}")
+    for name, data in (("summary.md", out.markdown.encode()), ("compviz.json", encoded)):
+        if data is None:
+            continue
         try:
-            atomic_write(output_dir / name, encode())
+            atomic_write(output_dir / name, data)
             out.files.append(output_dir / name)
-        except (OSError, ValueError) as exc:  # ValueError: a figure JSON cannot hold (not finite)
+        except OSError as exc:
             out.errors.append(f"{options.shown(output_dir / name)} not written: {_reason(exc)}")
-            if name == "compviz.json":
-                save = False
     step_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_file and options.step_summary:
         from .summary import STEP_SUMMARY_LIMIT
@@ -135,18 +185,62 @@ def write_run(runs, ledger: Ledger, options, baseline=None, notes=(), errors=(),
             # GitHub's cap is per step: what earlier commands wrote counts too.
             room = STEP_SUMMARY_LIMIT - (os.path.getsize(step_file) if os.path.exists(step_file) else 0)
             with open(step_file, "a", encoding="utf-8") as handle:
-                shown = summary_markdown(out.reports, baseline, output_dir, out.notes, out.errors, ledger.interrupted,
+                shown = summary_markdown(out.reports, baseline, output_dir, out.notes, out.errors, out.interrupted,
                                          artifact_folder=options.shown(output_dir))
                 shown += "\n" + history_section if history_section else ""
                 handle.write(step_summary(shown, f"`{options.shown(output_dir)}/`", max(room, 0)))
         except OSError as exc:
             out.errors.append(f"GITHUB_STEP_SUMMARY {step_file} not written: {_reason(exc)}")
-    if save:
-        _save(out, document, options)
     return out
 
 
-def _save_decision(out: RunOutputs, ledger: Ledger, options) -> bool:
+def _draw(out: RunOutputs, options, baseline) -> None:
+    """Each valid input's tables, then its plots, rendered in memory and written atomically. A
+    table needs no drawing: it is written even when its plot fails."""
+    from .artifacts import ArtifactClash, ArtifactPlan, model_jobs, plan_stems, render_plots, render_table
+
+    runs = [report.run for report in out.reports]
+    stems = plan_stems([(run.results.path, [m.model for m in run.results.models()]) for run in runs if run.valid])
+    plan = ArtifactPlan([run.path for run in runs])
+    for report in out.reports:
+        run = report.run
+        if not run.valid:
+            continue
+        try:
+            jobs = model_jobs(run.results, options.output_dir, options.image_formats, gates=run.gates,
+                              verdicts=report.verdicts, baseline=baseline, stems=stems[run.results.path],
+                              table_format=options.table_format)
+            tables = [render_table(job) for job in jobs]
+            plan.claim(tables, run.shown)
+            _write(report, tables)
+            plots = [artifact for job in jobs for artifact in render_plots(job)]
+            plan.claim(plots, run.shown)
+            _write(report, plots)
+            # Listed per model, its table then its plots, as they are linked.
+            order = {job.output_dir / f"{job.stem}.{ext}": n
+                     for n, job in enumerate(jobs) for ext in ("md", *job.image_formats)}
+            report.written.sort(key=lambda item: (order.get(item[0], len(order)), item[0].suffix != ".md"))
+        except (OSError, ArtifactClash) as exc:
+            report.error = f"{run.shown}: {_unwritten(report)} not written: {_reason(exc)}"
+        except Exception as exc:  # noqa: BLE001 - one input's drawing must not lose the other reports
+            report.error = f"{run.shown}: {_unwritten(report)} not written: {type(exc).__name__}: {exc}"
+        if report.error:
+            out.errors.append(report.error)
+
+
+def _write(report: InputReport, artifacts: list) -> None:
+    from .artifacts import write_artifacts
+
+    write_artifacts(artifacts)
+    report.written += [(a.path, a.model) for a in artifacts]
+    report.tables.update({a.path: a.cells for a in artifacts if a.cells is not None})
+
+
+def _unwritten(report: InputReport) -> str:
+    return "plot" if report.tables else "table and plot"
+
+
+def _save_decision(out: RunOutputs, options) -> bool:
     """A baseline is the last good run: saving a failing, invalid or interrupted one would let
     quality creep down run after run."""
     if options.save_baseline is None:
@@ -157,7 +251,7 @@ def _save_decision(out: RunOutputs, ledger: Ledger, options) -> bool:
     why = ("the run failed: " + out.errors[0] if out.errors else
            f"{failed} gate{'s' if failed != 1 else ''} failed" if failed else
            f"{invalid} input{'s' if invalid != 1 else ''} invalid" if invalid else
-           "the run was interrupted" if ledger.interrupted else
+           "the run was interrupted" if out.interrupted else
            "no results file was read" if not out.reports else "")
     if why:
         out.notes.append(f"baseline not saved to {options.shown(options.save_baseline)}: {why}")
@@ -183,7 +277,7 @@ def _save(out: RunOutputs, document: dict, options) -> None:
     """Rows whose checks did not all run, or that carry an expected failure, are not saved: the
     file keeps their previous values (an xfailed row saved would make its worse figures the
     reference once the mark is dropped)."""
-    from ..baseline.load import BaselineError, key_of
+    from ..baseline.load import BaselineError, key_of, missing_baseline_note
     from ..baseline.store import save_baseline
 
     unvouched = [row for row in document["rows"] if not _vouched(row)]
@@ -195,6 +289,11 @@ def _save(out: RunOutputs, document: dict, options) -> None:
     try:
         save_baseline(options.save_baseline, saved, shown, keep)
         out.files.append(options.save_baseline)
+        out.saved = True
+        missing = missing_baseline_note(options.baseline_shown) if options.baseline is not None else None
+        if options.baseline == options.save_baseline and missing in out.notes:
+            # The first run on main: not "no such file" beside "wrote FILE".
+            out.notes[out.notes.index(missing)] = f"no baseline yet; this run saved as {shown}"
         if keep:
             out.notes.append(f"baseline {shown}: " + ("1 row not run (or xfailed) this time keeps its saved values"
                              if len(keep) == 1 else f"{len(keep)} rows not run (or xfailed) this time keep their"
@@ -203,25 +302,23 @@ def _save(out: RunOutputs, document: dict, options) -> None:
         out.errors.append(f"baseline not saved: {exc}")
     except OSError as exc:
         out.errors.append(f"baseline not saved: {shown}: {_reason(exc)}")
+    except ValueError as exc:  # a figure JSON cannot hold (not finite)
+        out.errors.append(f"baseline not saved: {shown}: {exc}")
 
 
-def _remove_stale(output_dir: Path, invalid: list[InputReport], keep: set) -> list[Path]:
+def _remove_stale(output_dir: Path, previous: list[dict], invalid: list[InputReport], keep: set) -> list[Path]:
     """An input this run could not validate must not leave the previous run's table and plot to
-    be uploaded as current: remove those the previous ``compviz.json`` in the folder lists for it
-    (never a glob, which could hit another input's files)."""
+    be uploaded as current: remove those the previous ``compviz.json`` in the folder (``previous``,
+    read before this run replaced it) lists for it (never a glob, which could hit another
+    input's files)."""
     if not invalid:
-        return []
-    try:
-        previous = json.loads((output_dir / "compviz.json").read_text(encoding="utf-8"))
-        entries = previous.get("inputs", []) if isinstance(previous, dict) else []
-    except (OSError, ValueError):
         return []
     removed = []
     shown = {r.run.shown for r in invalid}
-    for entry in entries:
-        if not isinstance(entry, dict) or entry.get("file") not in shown:
+    for entry in previous:
+        if entry.get("file") not in shown:
             continue
-        for name in entry.get("artifacts", []) or []:
+        for name in entry.get("artifacts", []):
             target = output_dir / str(name)
             if Path(str(name)).name != str(name) or target in keep or name in ("summary.md", "compviz.json"):
                 continue

@@ -222,6 +222,15 @@ def summary_markdown(reports, baseline, output_dir: Path, notes=(), errors=(), i
     return "\n".join(head + sections).rstrip() + "\n"
 
 
+def did_not_finish_markdown() -> str:
+    """summary.md from the start of a run until its record is written (see
+    ``outputs.mark_started``): what a run that was killed or stopped mid-way leaves."""
+    return ("# compviz: incomplete: the run did not finish\n\n"
+            "⚠️ The run that writes this folder started and did not finish (it is still running, or it was"
+            " killed or stopped before writing its outcome). Nothing in this folder is a verdict: the tables"
+            " and plots beside this file may be of this run or of an earlier one.\n")
+
+
 def _pareto_lines(rows) -> list[str]:
     """Per dominated row, the row dominating it; then, for each max-relative-error limit the
     model's rows have (with its rule), the highest-rate row within it."""
