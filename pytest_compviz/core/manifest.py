@@ -130,7 +130,8 @@ class _Builder:
                 self.lm_eval_runs[position] = run
                 for column, (task, metric, filter) in self.lm_eval_metrics.items():
                     self._fill(column, position, index, LM_EVAL, cell,
-                               lambda: run.measurement(task, metric, filter, self.higher.get(column)))
+                               lambda run=run, task=task, metric=metric, filter=filter, column=column:
+                               run.measurement(task, metric, filter, self.higher.get(column)))
         cell = self._source_cell(WWB, position)
         if cell:
             result = self._read(WWB, cell, position, index, read_wwb)

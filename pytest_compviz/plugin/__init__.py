@@ -25,15 +25,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_pytest_options(parser)
 
 
-def _count_option(text: str) -> int:
-    from ..config.history import positive_int
-
-    try:
-        return positive_int(text, repr(text))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     # The conftest.py files beside a --compviz-input CSV, and those of the folder pytest runs in, may
