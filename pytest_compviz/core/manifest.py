@@ -22,10 +22,13 @@ from pathlib import Path
 import pandas as pd
 
 from ..problems import InvalidResults, Problem
-from ..spec import DEFAULT_METRICS, LM_EVAL, MODEL_PATH, SIZE, SOURCE_COLUMNS, WWB, stderr_column
+from ..spec import (DEFAULT_METRICS, KLD_MEAN, KLD_QUANTILES, LLAMA_KLD, LM_EVAL, LM_EVAL_SAMPLES, MODEL_PATH,
+                    SAME_TOP, SIZE, SOURCE_COLUMNS, WWB, stderr_column)
 from .reader import RawTable
 from .sources import Measurement, SourceError
 from .sources.lm_eval import read_lm_eval
+from .sources.lm_eval_samples import read_samples, samples_beside
+from .sources.llama_kld import read_llama_kld
 from .sources.model_files import model_size
 from .sources.wwb import read_wwb
 
@@ -53,6 +56,7 @@ class Assembled:
     raw: RawTable  # same path, lines, model column and own_model as the manifest's
     sources: dict = field(default_factory=dict)  # row index -> tuple of Source, each file read
     warnings: list = field(default_factory=list)  # Problems: results that are not comparable
+    samples: dict = field(default_factory=dict)  # row index -> SamplesRun, for core.pairing
 
 
 def assemble(raw: RawTable, base_dir: Path,
@@ -65,7 +69,8 @@ def assemble(raw: RawTable, base_dir: Path,
         builder.fill_row(position, index)
     if builder.problems:
         raise InvalidResults(raw.path, builder.problems)
-    return Assembled(builder.table(), builder.sources, builder.not_comparable() + builder.shared_sources())
+    return Assembled(builder.table(), builder.sources, builder.not_comparable() + builder.shared_sources(),
+                     builder.samples)
 
 
 def to_csv(assembled: Assembled) -> str:
@@ -96,12 +101,14 @@ class _Builder:
         self.lm_eval_runs: dict = {}  # row position -> LmEvalResults, for the comparability check
         self._cache: dict = {}
         self.added_stderr: set[str] = set()  # stderr columns the manifest did not have
+        self.samples: dict = {}  # row index -> SamplesRun (sources.lm_eval_samples)
 
     # --- one row ---------------------------------------------------------------------------
 
     def fill_row(self, position: int, index) -> None:
         read: list[Source] = []
         cell = self._source_cell(LM_EVAL, position)
+        run = None
         if cell:
             run = self._read(LM_EVAL, cell, position, index, read_lm_eval)
             if run is not None:
@@ -119,6 +126,7 @@ class _Builder:
                     read.append((WWB, result.per_question_file, result.per_question_sha256))
                 self._fill(WWB_SIMILARITY, position, index, WWB, cell,
                            lambda: Measurement(result.similarity, result.stderr))
+        self._fill_paired(position, index, read, run if self._source_cell(LM_EVAL, position) else None)
         cell = self._source_cell(MODEL_PATH, position)
         if cell:
             size = self._read(MODEL_PATH, cell, position, index, model_size)
@@ -126,6 +134,32 @@ class _Builder:
                 read += [(MODEL_FILE, self._shown(file), None) for file in size.files]
                 self._fill(SIZE, position, index, MODEL_PATH, cell, lambda: Measurement(size.gib))
         self.sources[index] = tuple(read)
+
+    def _fill_paired(self, position: int, index, read: list, lm_eval_run) -> None:
+        """The row's per-sample lm-eval outputs (its ``lm-eval samples`` cell, or the samples
+        lm-eval wrote beside the results file its ``lm-eval`` cell names), kept for pairing with
+        the reference row (``core.pairing``); and the figures of its ``llama-kld`` log."""
+        cell = self._source_cell(LM_EVAL_SAMPLES, position)
+        samples = None
+        if cell:
+            samples = self._read(LM_EVAL_SAMPLES, cell, position, index, read_samples)
+        elif lm_eval_run is not None:
+            samples = self._read(LM_EVAL_SAMPLES, self._source_cell(LM_EVAL, position), position, index,
+                                 samples_beside)
+        if samples is not None:
+            read += [(LM_EVAL_SAMPLES, file, sha256) for file, sha256 in samples.files]
+            self.samples[index] = samples
+        cell = self._source_cell(LLAMA_KLD, position)
+        if cell:
+            kld = self._read(LLAMA_KLD, cell, position, index, read_llama_kld)
+            if kld is not None:
+                read.append((LLAMA_KLD, kld.file, kld.sha256))
+                self._fill(KLD_MEAN, position, index, LLAMA_KLD, cell, lambda: Measurement(kld.mean, kld.mean_stderr))
+                self._fill(SAME_TOP, position, index, LLAMA_KLD, cell,
+                           lambda: Measurement(kld.same_top, kld.same_top_stderr))
+                for label, column in KLD_QUANTILES.items():
+                    if label in kld.quantiles:
+                        self._fill(column, position, index, LLAMA_KLD, cell, lambda: Measurement(kld.quantiles[label]))
 
     def _shown(self, file) -> str:
         """A counted file as the manifest would name it (relative to its folder)."""
@@ -243,7 +277,7 @@ class _Builder:
         readers: dict[tuple[str, str], list[int]] = {}
         for index, found in self.sources.items():
             for kind, file, _ in found:
-                if kind in (LM_EVAL, WWB):
+                if kind in (LM_EVAL, WWB, LM_EVAL_SAMPLES, LLAMA_KLD):
                     readers.setdefault((kind, file), []).append(self.raw.line_of(index))
         return [Problem(self.raw.path, f"lines {', '.join(map(str, lines))} read the same {kind} file {file!r}:"
                         " one evaluation cannot measure two configurations (a copied path?)",
