@@ -35,3 +35,32 @@ def paired_limit(check) -> str | None:
     if check.kind == EQUAL:
         return f"{check.column} = {check.limit:.0f}"
     return None
+
+
+def row_figures(derived, index) -> dict:
+    """compviz.json's figures of a row that other tools measured: llama.cpp's KL divergence and
+    same-top-token share (``"kld"``), NNCF's op counts (``"nncf counts"``); only those present."""
+    import math
+
+    from ..spec import KLD_MEAN, KLD_QUANTILES, NUM_INT4, NUM_INT8, SAME_TOP, stderr_column
+
+    def figure(column):
+        if column not in derived.columns:
+            return None
+        try:
+            value = float(derived.at[index, column])
+        except (TypeError, ValueError):
+            return None
+        return value if math.isfinite(value) else None
+
+    found = {}
+    kld = {column: figure(column) for column in (KLD_MEAN, stderr_column(KLD_MEAN), *KLD_QUANTILES.values(),
+                                                 SAME_TOP, stderr_column(SAME_TOP))}
+    kld = {column: value for column, value in kld.items() if value is not None}
+    if kld:
+        found["kld"] = kld
+    counts = {column: figure(column) for column in (NUM_INT4, NUM_INT8)}
+    counts = {column: int(value) for column, value in counts.items() if value is not None}
+    if counts:
+        found["nncf counts"] = counts
+    return found

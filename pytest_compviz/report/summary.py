@@ -16,7 +16,7 @@ from ..core.ledger import FAILED, NOT_RUN, PASSED, XFAILED
 from ..config.rules import MAX_ERROR, PARETO
 from ..core.messages import check_message, dominance_figures, plural
 from ..spec import ERROR, RATE
-from .paired_summary import paired_limit, paired_lines
+from .paired_summary import paired_limit, paired_lines, row_figures
 
 STEP_SUMMARY_LIMIT = 1024 * 1024  # GitHub's limit per step, in bytes
 
@@ -83,6 +83,7 @@ def run_rows(report) -> list[dict]:
         row["pareto"] = _pareto_entry(gates, statuses)
         if GATED in statuses:
             row["strict"] = {"status": statuses[GATED], "message": check_message(gates, GATED)}
+        row.update(row_figures(run.results.derived, gates.index))
         if gates.index in run.results.paired:
             row["paired"] = [pairing.figures() for pairing in run.results.paired[gates.index]]
         row["verdict"] = "reference" if gates.is_baseline else report.verdicts[gates.index].verdict
