@@ -332,3 +332,18 @@ def test_llama_kld_log_gates_through_compviz(tmp_path, monkeypatch, capsys):
     assert row["kld"] == {"KLD, mean": 0.042532, "KLD, mean stderr": 0.000364, "KLD, maximum": 10.214425,
                           "KLD, 99.9%": 1.54568, "KLD, 99%": 0.324855, "KLD, median": 0.023195,
                           "same top p": pytest.approx(0.89938), "same top p stderr": pytest.approx(0.00078)}
+
+
+def test_the_tail_shortcut_never_changes_what_is_read(tmp_path):
+    # lm-eval's key order lets the reader parse only each line's tail; other orders (sorted keys), a
+    # document holding the key's text, CRLF line ends and U+2028 in a document read the same.
+    real = (PAIRED / "fp32" / f"samples_paired_choice_{FP32_DATE}.jsonl").read_text(encoding="utf-8").splitlines()
+    samples = [json.loads(line) for line in real]
+    samples[0]["doc"]["question"] = 'tricky, "filter": "none", "metrics": ["acc"], "doc_hash": "x", "acc": 0.0}\u2028'
+    other = tmp_path / f"samples_paired_choice_{FP32_DATE}.jsonl"
+    other.write_text("\r\n".join(json.dumps(s, sort_keys=i % 2 == 0, ensure_ascii=False)
+                                 for i, s in enumerate(samples)) + "\r\n", encoding="utf-8")
+    expected = {(s["doc_hash"], 0): s["acc"] == 1.0 for s in samples}
+    assert read_samples(other).tasks["paired_choice"].correctness("acc", "none") == expected
+    assert read_samples(PAIRED / "fp32").tasks["paired_choice"].correctness("acc", "none") == {
+        (s["doc_hash"], 0): s["acc"] == 1.0 for s in map(json.loads, real)}

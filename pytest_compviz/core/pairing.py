@@ -62,6 +62,7 @@ def pair_rows(frame, model_column: str, baseline_mode: str, samples: dict, shown
                   if mode == baseline_mode and index in samples}
     paired: dict = {}
     problems: list[Problem] = []
+    reference_answers: dict = {}  # (reference index, task, metric, filter) -> correctness: once per reference
     for index, model, mode in zip(frame.index, models, modes):
         if mode == baseline_mode or index not in samples or model not in references:
             continue
@@ -78,7 +79,10 @@ def pair_rows(frame, model_column: str, baseline_mode: str, samples: dict, shown
                     line=line_of(index), column=LM_EVAL_SAMPLES))
                 continue
             for metric, filter in mine.values:
-                after, before = mine.correctness(metric, filter), theirs.correctness(metric, filter)
+                key = (reference_index, task, metric, filter)
+                if key not in reference_answers:
+                    reference_answers[key] = theirs.correctness(metric, filter)
+                after, before = mine.correctness(metric, filter), reference_answers[key]
                 if after is None or before is None:
                     continue
                 common = [key for key in before if key in after]
@@ -92,8 +96,10 @@ def pair_rows(frame, model_column: str, baseline_mode: str, samples: dict, shown
                     continue
                 flips = count_flips([before[k] for k in common], [after[k] for k in common])
                 n = len(common)
-                found.append(TaskPairing(task, metric, filter, flips, sum(before[k] for k in common) / n,
-                                         sum(after[k] for k in common) / n, mine.file, theirs.file))
+                right_before = sum(before[k] for k in common)
+                right_after = right_before - flips.right_to_wrong + flips.wrong_to_right
+                found.append(TaskPairing(task, metric, filter, flips, right_before / n, right_after / n,
+                                         mine.file, theirs.file))
         if found:
             paired[index] = tuple(found)
     return paired, problems
