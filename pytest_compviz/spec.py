@@ -67,7 +67,18 @@ DEFAULT_METRICS: tuple[Metric, ...] = (
 
 # A manifest's source columns (see core.manifest): reserved names; a header with one is a manifest.
 LM_EVAL, WWB, MODEL_PATH = "lm-eval", "wwb", "model path"
-SOURCE_COLUMNS = (LM_EVAL, WWB, MODEL_PATH)
+# Per-sample lm-eval outputs (--log_samples) and llama-perplexity --kl-divergence logs (docs/paired.md).
+LM_EVAL_SAMPLES, LLAMA_KLD = "lm-eval samples", "llama-kld"
+SOURCE_COLUMNS = (LM_EVAL, WWB, MODEL_PATH, LM_EVAL_SAMPLES, LLAMA_KLD)
+
+# The columns a llama-kld log fills: mean KL divergence (with its stderr), its percentiles, and the
+# share of tokens whose most likely next token is the base model's (a fraction).
+KLD_MEAN = "KLD, mean"
+SAME_TOP = "same top p"
+KLD_QUANTILES = {"Maximum": "KLD, maximum", "99.9%": "KLD, 99.9%", "99.0%": "KLD, 99%", "95.0%": "KLD, 95%",
+                 "Median": "KLD, median"}
+# NNCF's footprint counts of a compressed model: its int4 and int8 weight-compressed ops.
+NUM_INT4, NUM_INT8 = "num_int4", "num_int8"
 
 
 def stderr_column(column: str) -> str:

@@ -306,7 +306,7 @@ def test_assemble_usage_errors_exit_2_and_write_nothing(pytester, sweep, capsys)
 
     cases = {
         ("plain.csv", "-o", "results.csv"): "compviz assemble: error: plain.csv: is not a manifest: its header has"
-                                            " none of the source columns lm-eval, wwb, model path",
+                                            " none of the source columns lm-eval, wwb, model path, lm-eval samples, llama-kld",
         ("sweep.csv", "-o", "sweep.csv"): "compviz assemble: error: sweep.csv: is the manifest itself; name another file",
         ("sweep.csv", "-o", "./evals/../sweep.csv"): "compviz assemble: error: ./evals/../sweep.csv: is the manifest"
                                                      " itself; name another file",

@@ -32,6 +32,16 @@ SETTINGS = (SIGNIFICANCE, BOUND, XFAIL, FAIL_ON_IMPROVEMENT)
 # ``pareto = true``: the row fails when another row of its model dominates it (``core.pareto``);
 # ``pareto = false`` in a later rule takes the check off the rows it matches.
 PARETO = "pareto"
+# Checks on a row's pairing with its reference row and on columns other tools fill (docs/paired.md):
+MAX_FLIPS = "max-flips"  # "5%": the share of items answered differently from the reference, worst task
+PAIRED = "paired"  # true: fails when the row is significantly worse than the reference (exact McNemar)
+MAX_KLD = "max-kld"  # llama.cpp's mean KL divergence from the base model
+MIN_TOP1 = "min-top1"  # llama.cpp's "same top p": share of tokens whose top token is the base model's
+MIN_RECOVERY = "min-recovery"  # llm-compressor's recovery, for every metric or {column = limit}
+NUM_INT4, NUM_INT8 = "num-int4", "num-int8"  # NNCF's exact counts of int4 / int8 compressed ops
+PAIRED_KEYS = (MAX_FLIPS, PAIRED, MAX_KLD, MIN_TOP1, MIN_RECOVERY, NUM_INT4, NUM_INT8)
+# Kinds of check computed from the pairing or the reference row, not read from the row's own cell.
+FLIPS, PAIRED_TEST, RECOVERY, EQUAL = "flips", "paired", "recovery", "equal"
 
 
 DEFAULT_ERROR_TOLERANCE = 0.005  # 0.5 percentage point
@@ -64,7 +74,11 @@ class Check:
     def passes(self, value: float) -> bool:
         if value != value:  # NaN never passes
             return False
-        return value <= self.limit + 1e-12 if self.kind == "max" else value >= self.limit - 1e-12
+        if self.kind == EQUAL:
+            return value == self.limit
+        if self.kind in ("max", FLIPS):
+            return value <= self.limit + 1e-12
+        return value >= self.limit - 1e-12
 
 
 @dataclass(frozen=True)
@@ -117,11 +131,13 @@ def parse_rule(table: dict, source: str) -> Rule:
             checks.extend(_metric_checks(value, source))
         elif key == PARETO:
             checks.append(Check(PARETO, PARETO if _bool(value, key, source) else "off", "", 0.0))
+        elif key in PAIRED_KEYS:
+            checks.extend(_paired_check(key, value, source))
         elif isinstance(key, str) and (key.startswith("min:") or key.startswith("max:")):
             kind, column = key.split(":", 1)
             checks.append(_metric_check(column.strip(), kind, value, source))
         else:
-            known = ", ".join([*SELECTORS, MAX_ERROR, MIN_RATE, *TOLERANCES, "metrics", PARETO, "min:COLUMN",
+            known = ", ".join([*SELECTORS, MAX_ERROR, MIN_RATE, *TOLERANCES, "metrics", PARETO, *PAIRED_KEYS, "min:COLUMN",
                                "max:COLUMN", *SETTINGS])
             raise RuleError(f"{source}: unknown key {key!r} (known: {known})")
     if XFAIL in settings and not checks:
@@ -129,6 +145,45 @@ def parse_rule(table: dict, source: str) -> Rule:
     if not checks and not settings:
         raise RuleError(f"{source}: sets no check (give {MAX_ERROR}, {MIN_RATE}, metrics or a tolerance)")
     return Rule(source, selectors, tuple(checks), settings)
+
+
+def _paired_check(key: str, value, source: str) -> list[Check]:
+    """The checks of docs/paired.md's keys."""
+    from ..spec import KLD_MEAN, NUM_INT4 as INT4_COUNT, NUM_INT8 as INT8_COUNT, SAME_TOP
+
+    if key == MAX_FLIPS:
+        return [Check(key, FLIPS, "flips", _share(value, key, source))]
+    if key == PAIRED:
+        return [Check(key, PAIRED_TEST if _bool(value, key, source) else "off", "paired", 0.0)]
+    if key == MAX_KLD:
+        limit = _number(value, key, source)
+        if limit < 0:
+            raise RuleError(f"{source}: {key}: {value!r} must not be negative")
+        return [Check(key, "max", KLD_MEAN, limit)]
+    if key == MIN_TOP1:
+        return [Check(key, "min", SAME_TOP, _share(value, key, source))]
+    if key == MIN_RECOVERY:
+        if isinstance(value, dict):
+            if not value:
+                raise RuleError(f"{source}: {key}: give a limit, or a table of metric column = limit")
+            return [Check(f"{key}:{column}", RECOVERY, str(column), _share(limit, f"{key}:{column}", source, 2.0))
+                    for column, limit in value.items()]
+        return [Check(key, RECOVERY, "", _share(value, key, source, 2.0))]
+    # NUM_INT4 / NUM_INT8: an exact count
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+        raise RuleError(f"{source}: {key}: {value!r} must be a whole number of ops, e.g. 94")
+    return [Check(key, EQUAL, INT4_COUNT if key == NUM_INT4 else INT8_COUNT, float(int(value)))]
+
+
+def _share(value, key: str, source: str, most: float = 1.0) -> float:
+    """``"5%"`` or ``0.05``, from 0 to ``most``."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        number = _number(value.strip()[:-1], key, source) / 100
+    else:
+        number = _number(value, key, source)
+    if not 0 <= number <= most:
+        raise RuleError(f"{source}: {key}: {value!r} must be a share from 0 to {most:g} (or a percent, e.g. \"5%\")")
+    return number
 
 
 def _setting(key: str, value, source: str):

@@ -14,6 +14,7 @@ from ..spec import ERROR, INT4, INT8, LORA_RANK, MODE, PLOT_NAME, RATE, SIZE
 from .ledger import FAILED, PASSED, XFAILED
 from .names import short
 from .noise import delta_stderr, error_stderr, metric_stderr
+from .paired_gates import KINDS as PAIRED_KINDS, outcomes as paired_outcomes
 from .regression import Regression, input_name, row_key
 from .window import WINDOW
 
@@ -32,6 +33,7 @@ class Outcome:
     stderr: float | None = None  # the value's standard error, when a rule's bound uses it
     z: float | None = None  # bound = "upper": the limit holds for value + z * stderr (max) or - (min)
     xfail: str | None = None  # the rule that set this check expects it to fail, for this reason
+    detail: object = None  # a paired check's pairing (core.pairing.TaskPairing) its value comes from
 
     @property
     def bounded(self) -> float | None:
@@ -181,6 +183,9 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
             for check, rule in checks.values():
                 if check.kind == PARETO:
                     pareto = rule
+                elif check.kind in PAIRED_KINDS:  # docs/paired.md: from the pairing or the reference row
+                    outcomes.extend(paired_outcomes(check, rule, row, reference, results.paired.get(index, ()),
+                                                    metrics, set(checks), z))
                 elif check.kind not in ("tolerance", "off"):
                     stderr = sigma if check.column == ERROR else _metric_stderr(row, check.column, metric_columns)
                     outcome = _outcome(check, rule, row.get(check.column, _ABSENT), stderr if bound else None,

@@ -29,17 +29,22 @@ from pathlib import Path
 import pandas as pd
 
 from ..problems import InvalidResults, Problem
-from ..spec import DEFAULT_METRICS, LM_EVAL, MODEL_PATH, SIZE, SOURCE_COLUMNS, WWB, stderr_column
+from ..spec import (DEFAULT_METRICS, KLD_MEAN, KLD_QUANTILES, LLAMA_KLD, LM_EVAL, LM_EVAL_SAMPLES, MODEL_PATH,
+                    SAME_TOP, SIZE, SOURCE_COLUMNS, WWB, stderr_column)
 from .reader import RawTable
 from .sources import Measurement, SourceError
 from .sources.lm_eval import read_lm_eval
+from .sources.lm_eval_samples import read_samples, samples_beside
+from .sources.llama_kld import read_llama_kld
 from .sources.model_files import model_size
 from .sources.wwb import read_wwb
 
 MODEL_FILE = "model file"  # a file counted in a model's size (a source with no digest)
+# Evaluation outputs, identified by content (sha256): two rows reading byte-identical ones are
+# flagged as two rows reading one file (``shared_sources``), whatever the kind.
+EVALUATION_KINDS = (LM_EVAL, WWB, LM_EVAL_SAMPLES, LLAMA_KLD)
 
 WWB_SIMILARITY = "WWB, similarity"
-
 
 
 def lm_eval_metrics(metrics) -> dict[str, tuple[str, str, str]]:
@@ -60,6 +65,7 @@ class Assembled:
     raw: RawTable  # same path, lines, model column and own_model as the manifest's
     sources: dict = field(default_factory=dict)  # row index -> tuple of Source, each file read
     warnings: list = field(default_factory=list)  # Problems: results that are not comparable
+    samples: dict = field(default_factory=dict)  # row index -> SamplesRun, for core.pairing
 
 
 def higher_is_better(metrics) -> dict[str, bool]:
@@ -81,7 +87,7 @@ def assemble(raw: RawTable, base_dir: Path,
     if builder.problems:
         raise InvalidResults(raw.path, builder.problems)
     return Assembled(builder.table(), builder.sources,
-                     builder.mismatches + builder.not_comparable() + builder.shared_sources())
+                     builder.mismatches + builder.not_comparable() + builder.shared_sources(), builder.samples)
 
 
 def to_csv(assembled: Assembled) -> str:
@@ -114,12 +120,14 @@ class _Builder:
         self.lm_eval_runs: dict = {}  # row position -> LmEvalResults, for the comparability check
         self._cache: dict = {}
         self.added_stderr: set[str] = set()  # stderr columns the manifest did not have
+        self.samples: dict = {}  # row index -> SamplesRun (sources.lm_eval_samples)
 
     # --- one row ---------------------------------------------------------------------------
 
     def fill_row(self, position: int, index) -> None:
         read: list[Source] = []
         cell = self._source_cell(LM_EVAL, position)
+        run = None
         if cell:
             run = self._read(LM_EVAL, cell, position, index, self._read_lm_eval)
             if run is not None:
@@ -141,6 +149,7 @@ class _Builder:
                     read.append((WWB, result.per_question_file, result.per_question_sha256))
                 self._fill(WWB_SIMILARITY, position, index, WWB, cell,
                            lambda: Measurement(result.similarity, result.stderr))
+        self._fill_paired(position, index, read, run)
         cell = self._source_cell(MODEL_PATH, position)
         if cell:
             size = self._read(MODEL_PATH, cell, position, index, model_size)
@@ -153,6 +162,34 @@ class _Builder:
         """The lm-eval results ``cell`` names, reading a folder's older files only for the tasks
         the configured metrics need that newer ones lack."""
         return read_lm_eval(path, cell, [task for task, _, _ in self.lm_eval_metrics.values()])
+
+    def _fill_paired(self, position: int, index, read: list, lm_eval_run) -> None:
+        """The row's per-sample lm-eval outputs (its ``lm-eval samples`` cell, or the samples
+        lm-eval wrote beside the results file its ``lm-eval`` cell names), kept for pairing with
+        the reference row (``core.pairing``); and the figures of its ``llama-kld`` log."""
+        cell = self._source_cell(LM_EVAL_SAMPLES, position)
+        samples = None
+        if cell:
+            samples = self._read(LM_EVAL_SAMPLES, cell, position, index, read_samples)
+        elif lm_eval_run is not None:
+            def beside(path: Path, cell: str):  # each task's samples from the run its figures come from
+                return samples_beside(path, cell, lm_eval_run)
+
+            samples = self._read(LM_EVAL_SAMPLES, self._source_cell(LM_EVAL, position), position, index, beside)
+        if samples is not None:
+            read += [(LM_EVAL_SAMPLES, file, sha256) for file, sha256 in samples.files]
+            self.samples[index] = samples
+        cell = self._source_cell(LLAMA_KLD, position)
+        if cell:
+            kld = self._read(LLAMA_KLD, cell, position, index, read_llama_kld)
+            if kld is not None:
+                read.append((LLAMA_KLD, kld.file, kld.sha256))
+                self._fill(KLD_MEAN, position, index, LLAMA_KLD, cell, lambda: Measurement(kld.mean, kld.mean_stderr))
+                self._fill(SAME_TOP, position, index, LLAMA_KLD, cell,
+                           lambda: Measurement(kld.same_top, kld.same_top_stderr))
+                for label, column in KLD_QUANTILES.items():
+                    if label in kld.quantiles:
+                        self._fill(column, position, index, LLAMA_KLD, cell, lambda: Measurement(kld.quantiles[label]))
 
     def _shown(self, file) -> str:
         """A counted file as the manifest would name it (relative to its folder)."""
@@ -170,7 +207,7 @@ class _Builder:
         # ``evals/fp32/`` and ``./evals/fp32`` are one read. (Symlinks are not resolved: that
         # costs a syscall per component, and a miss only means one more read.)
         path = os.path.normpath(os.path.join(self.base_dir, cell))
-        key = (kind, path)
+        key = (kind, path, reader.__name__)  # a folder named as samples, or as the results beside them
         if key not in self._cache:
             try:
                 self._cache[key] = reader(Path(path), cell)
@@ -304,7 +341,7 @@ class _Builder:
         files: dict[tuple[str, str], list[str]] = {}
         for index, found in self.sources.items():
             for kind, file, digest in found:
-                if kind in (LM_EVAL, WWB):
+                if kind in EVALUATION_KINDS:
                     key = (kind, digest)
                 elif kind == MODEL_FILE:
                     key = (kind, os.path.realpath(os.path.join(self.base_dir, file)))

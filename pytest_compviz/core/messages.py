@@ -6,10 +6,14 @@ from ..spec import ERROR, RATE
 from ..config.rules import PARETO
 from .gates import GATED, REGRESSION, Outcome, RowGates
 from .window import WINDOW
+from .paired_gates import KINDS as PAIRED_KINDS
+from ..config.rules import EQUAL, FLIPS, PAIRED_TEST
 
 
 def outcome_message(label: str, outcome: Outcome) -> str:
     check, rule = outcome.check, outcome.rule
+    if check.kind in PAIRED_KINDS and outcome.problem not in ("absent", "empty"):
+        return paired_message(label, outcome)
     if outcome.problem == "absent":
         return f"{label}: column {check.column!r} is not in the file ({rule.source})"
     if outcome.problem == "not a number":
@@ -27,6 +31,49 @@ def outcome_message(label: str, outcome: Outcome) -> str:
         side = "upper" if check.kind == "max" else "lower"
         shown_value = f"{value} ± {spread} ({side} bound at z = {outcome.z:g}: {shown_value})"
     return f"{label}: {check.column} {shown_value} {relation} {shown_limit} ({rule.source})"
+
+
+def paired_message(label: str, outcome: Outcome) -> str:
+    """The sentences of docs/paired.md's checks."""
+    check, rule, pairing = outcome.check, outcome.rule, outcome.detail
+    if outcome.problem == "no samples":
+        return (f"{label}: {check.name}: no per-sample outputs paired with the reference row's (both rows need"
+                f" lm-eval samples: run lm-eval with --log_samples, or fill the 'lm-eval samples' column) ({rule.source})")
+    if outcome.problem == "no reference":
+        return f"{label}: {check.name}: this model has no reference row to compare with ({rule.source})"
+    if outcome.problem == "no recovery":
+        return (f"{label}: {check.name}: needs a positive {check.column!r} in this row and in the reference row"
+                f" ({rule.source})")
+    if check.kind == EQUAL:
+        what = "int4" if check.name.endswith("int4") else "int8"
+        if not outcome.passed:  # NNCF's own wording (tests/post_training in NNCF)
+            return (f"{label}: Regression: The number of {what} ops is different than reference"
+                    f" {check.limit:.0f} != {outcome.value:g} ({rule.source})")
+        return f"{label}: the number of {what} ops is the reference's, {outcome.value:g} ({rule.source})"
+    if check.kind == FLIPS:
+        f = pairing.flips
+        relation = "<=" if outcome.passed else ">"
+        return (f"{label}: {pairing.name}: {f.share:.1%} of answers flipped {relation} {_percent(check.limit)}"
+                f" ({f.right_to_wrong} right -> wrong, {f.wrong_to_right} wrong -> right of {f.n} items; accuracy"
+                f" {pairing.reference_accuracy:.1%} -> {pairing.compressed_accuracy:.1%}) ({rule.source})")
+    if check.kind == PAIRED_TEST:
+        f = pairing.flips
+        unpaired = pairing.unpaired_stderr
+        z_unpaired = f"z = {f.difference / unpaired:.2f}" if unpaired > 0 else "no spread"
+        verdict = "worse than the reference" if not outcome.passed else "not significantly worse than the reference"
+        relation = "<" if not outcome.passed else ">="
+        return (f"{label}: {pairing.name}: {verdict} on the same {f.n} items: {f.right_to_wrong} right -> wrong,"
+                f" {f.wrong_to_right} wrong -> right, difference {f.difference * 100:+.2f} pp ± {f.stderr * 100:.2f} pp"
+                f" paired (± {unpaired * 100:.2f} pp as independent runs, {z_unpaired}); exact one-sided McNemar"
+                f" p = {outcome.value:.3g} {relation} {check.limit:.3g} ({rule.source})")
+    # RECOVERY
+    relation = ">=" if outcome.passed else "<"
+    return (f"{label}: recovery of {check.column} {outcome.value:.2f} {relation} {check.limit:.2f}"
+            f" (compressed vs reference, rounded to 2 decimals as llm-compressor does) ({rule.source})")
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:g}%"
 
 
 def regression_message(row: RowGates, baseline_description: str) -> str:

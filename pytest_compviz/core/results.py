@@ -27,6 +27,8 @@ class Results:
     warnings: list[Problem] = field(default_factory=list)
     # A manifest's rows: row index -> the files each was assembled from, (kind, file, sha256).
     sources: dict = field(default_factory=dict)
+    # Rows with per-sample outputs paired with their reference row's: index -> tuple of pairing.TaskPairing.
+    paired: dict = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -53,12 +55,27 @@ def load_results(path: str | os.PathLike, settings: Settings = Settings(), shown
     raw = read_results(path, shown)
     warnings: list[Problem] = []
     sources: dict = {}
+    samples: dict = {}
     if is_manifest(raw.frame.columns):
         assembled = assemble_results(raw, path, settings)
-        raw, sources, warnings = assembled.raw, assembled.sources, list(assembled.warnings)
+        raw, sources, warnings, samples = assembled.raw, assembled.sources, list(assembled.warnings), assembled.samples
     table = validate(raw, settings)
     derived = derive(table)
-    return Results(table, derived, warnings + precomputed_mismatches(table, derived), sources)
+    paired = _paired(table, derived, samples, settings) if samples else {}
+    return Results(table, derived, warnings + precomputed_mismatches(table, derived), sources, paired)
+
+
+def _paired(table, derived, samples: dict, settings: Settings) -> dict:
+    """Each row's samples paired with its reference row's; InvalidResults for files that share too
+    few items with the reference's (``core.pairing``)."""
+    from ..problems import InvalidResults
+    from .pairing import pair_rows
+
+    paired, problems = pair_rows(derived, table.model_column, settings.baseline_mode, samples, table.path,
+                                 table.line_of)
+    if problems:
+        raise InvalidResults(table.path, problems)
+    return paired
 
 
 def is_manifest(columns) -> bool:

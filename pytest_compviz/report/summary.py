@@ -17,6 +17,7 @@ from ..core.ledger import FAILED, NOT_RUN, PASSED, XFAILED
 from ..config.rules import MAX_ERROR, PARETO
 from ..core.messages import check_message, dominance_figures, plural
 from ..spec import ERROR, RATE
+from .paired_summary import paired_limit, paired_lines, row_figures
 
 STEP_SUMMARY_LIMIT = 1024 * 1024  # GitHub's limit per step, in bytes
 
@@ -87,6 +88,9 @@ def run_rows(report) -> list[dict]:
                              "bound": w.bound, "mean": w.mean, "message": check_message(gates, WINDOW)}
         if GATED in statuses:
             row["strict"] = {"status": statuses[GATED], "message": check_message(gates, GATED)}
+        row.update(row_figures(run.results.derived, gates.index))
+        if gates.index in run.results.paired:
+            row["paired"] = [pairing.figures() for pairing in run.results.paired[gates.index]]
         row["verdict"] = "reference" if gates.is_baseline else report.verdicts[gates.index].verdict
     return rows
 
@@ -121,7 +125,9 @@ def run_json(reports, baseline, commit: str | None, outcome: str, notes=(), sett
 def _limits(row) -> str:
     parts = []
     for o in row.outcomes:
-        if o.check.column == ERROR:
+        if paired_limit(o.check) is not None:
+            parts.append(paired_limit(o.check))
+        elif o.check.column == ERROR:
             parts.append(f"error {'≤' if o.check.kind == 'max' else '≥'} {o.check.limit:.1%}")
         elif o.check.column == RATE:
             parts.append(f"rate {'≥' if o.check.kind == 'min' else '≤'} {o.check.limit:g}x")
@@ -204,6 +210,7 @@ def summary_markdown(reports, baseline, output_dir: Path, notes=(), errors=(), i
                         sections.append(f"- ⚠️ xfail ({_cell(row.xfail_reason(check))}):"
                                         f" {_cell(check_message(row, check, description))}")
             sections += _pareto_lines(rows)
+            sections += paired_lines(rows, run.results.paired, _cell)
         if run.gates.new_rows:
             sections.append("New since the baseline: " + "; ".join(map(_cell, run.gates.new_rows)) + "\n")
         if run.gates.missing_rows:
