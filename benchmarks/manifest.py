@@ -145,7 +145,8 @@ def main() -> None:
         assert assembled.raw.frame.iloc[0]["model size, Gb"] == repr(int(args.weights_gb * 1e9 + 2e6) / 2**30)
         whole = timings(lambda: assemble(raw, root), args.repeat)
         jsons = timings(lambda: read_jsons(json_files), args.repeat)
-        readers = {kind: timings(lambda: [reader(root / folder / f"row{r:04d}", "x") for r in range(args.rows)],
+        readers = {kind: timings(lambda reader=reader, folder=folder: [reader(root / folder / f"row{r:04d}", "x")
+                                                                 for r in range(args.rows)],
                                  args.repeat)
                    for kind, reader, folder in (("lm-eval", read_lm_eval, "evals"), ("wwb", read_wwb, "wwb"),
                                                 ("model path", model_size, "models"))}

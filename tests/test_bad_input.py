@@ -4,7 +4,7 @@ breaks: no traceback, no INTERNALERROR, the input is never modified, no table or
 
 ``CASES`` is the one table: corpus file -> expected outcome and exact message lines. Lines are
 written without the file name, which each face's message starts with (``:3: column ...`` is
-``NAME.csv:3: column ...``). 
+``NAME.csv:3: column ...``).
 """
 
 from __future__ import annotations

@@ -77,7 +77,7 @@ def test_a_pull_request_is_compared_with_its_merge_base_not_the_newest_main_run(
     monkeypatch.setenv("GITHUB_BASE_REF", "main")
     code, out, err = compviz(capsys, "--compare", "base")
     assert (code, err) == (0, "")
-    assert f"baseline: the merge base of HEAD and main in history hist, " in out
+    assert "baseline: the merge base of HEAD and main in history hist, " in out
     assert f"commit {base[:10]}" in out
 
     repo.commit(1.0)  # now worse than the merge base by 1 pp

@@ -178,7 +178,7 @@ def test_a_third_party_deprecation_while_drawing_under_W_error_costs_nothing(pyt
     original = artifacts.trade_off_figure
 
     def warning(*args, **kwargs):
-        warnings.warn("a library's deprecation", DeprecationWarning)
+        warnings.warn("a library's deprecation", DeprecationWarning, stacklevel=2)
         return original(*args, **kwargs)
 
     monkeypatch.setattr(artifacts, "trade_off_figure", warning)

@@ -13,7 +13,6 @@ Stdlib only: pytest reads this table at start-up in every run where the plugin i
 from __future__ import annotations
 
 import argparse
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 

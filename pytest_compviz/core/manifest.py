@@ -189,7 +189,8 @@ class _Builder:
                            lambda: Measurement(kld.same_top, kld.same_top_stderr))
                 for label, column in KLD_QUANTILES.items():
                     if label in kld.quantiles:
-                        self._fill(column, position, index, LLAMA_KLD, cell, lambda: Measurement(kld.quantiles[label]))
+                        self._fill(column, position, index, LLAMA_KLD, cell,
+                                   lambda label=label: Measurement(kld.quantiles[label]))
 
     def _shown(self, file) -> str:
         """A counted file as the manifest would name it (relative to its folder)."""

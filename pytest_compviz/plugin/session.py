@@ -5,7 +5,6 @@ the computing is done by ``core`` and ``report``, the text by ``report.console``
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 import os
 from pathlib import Path

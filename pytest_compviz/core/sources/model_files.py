@@ -66,7 +66,7 @@ def model_size(path: str | os.PathLike, shown: str | None = None) -> ModelSize:
             raise SourceError(shown, "has no model weight files (.safetensors, .bin, OpenVINO .xml/.bin,"
                                      " .gguf, .onnx)")
         total = 0
-        for file, info in files:
+        for _file, info in files:
             total += info.st_size
     except OSError as exc:
         raise SourceError(shown, f"cannot be read ({oserror_text(exc)})") from None
@@ -115,7 +115,7 @@ def _weights_in_folder(root: Path, shown: str) -> list[tuple[Path, os.stat_resul
                     sub_folders.append((Path(entry.path), above | {key}))
             elif stat.S_ISREG(info.st_mode):
                 names.append((entry.name, Path(entry.path), info))
-        for name, path, info in _one_format(_weight_files(names), names, shown, root):
+        for _name, path, info in _one_format(_weight_files(names), names, shown, root):
             counted.setdefault((info.st_dev, info.st_ino), (path, info))
         stack.extend(sub_folders)
     return sorted(counted.values(), key=lambda found: found[0])
