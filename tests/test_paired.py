@@ -319,11 +319,13 @@ num-int8 = 0
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-rA", "-q")
     assert result.ret == 1
     result.stdout.fnmatch_lines_random([
-        "FAILED m.csv::int4::max-flips - int4: paired_choice/acc: 46.7% of answers fli*",
-        "FAILED m.csv::int4::num-int4 - int4: Regression: The number of int4 ops is di*",
+        # pytest 8.0's short summary shows no message: the messages are matched below
+        "FAILED m.csv::int4::max-flips*",
+        "FAILED m.csv::int4::num-int4*",
         "PASSED m.csv::int4::min-recovery:choice, acc",
-        "FAILED m.csv::int4::num-int8 - int4: column 'num_int8' is not in the file (ru*",
+        "FAILED m.csv::int4::num-int8*",
     ])
+    result.stdout.fnmatch_lines(["int4: column 'num_int8' is not in the file*"])
     result.stdout.fnmatch_lines(["int4: Regression: The number of int4 ops is different than reference 95 != 94"
                                  " (rule 1, pyproject.toml)"])
     result.stdout.fnmatch_lines(["int4: paired_choice/acc: 46.7% of answers flipped > 30% (25 right -> wrong,"
