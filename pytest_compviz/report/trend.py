@@ -119,7 +119,8 @@ def draw_trend(model: str, series_list: list[Series], records: list[dict]) -> by
         for number, series in enumerate(sorted(series_list, key=lambda s: s.label)):
             color = colors[number % len(colors)]
             x, errors = series.runs, [e * 100 for e in series.errors]
-            label = series.label if len(series.label) <= 48 else series.label[:47] + "…"
+            # Cut in the middle: configurations of one method differ at the end ("... (rank 256)").
+            label = series.label if len(series.label) <= 48 else series.label[:20] + "…" + series.label[-27:]
             error_axes.plot(x, errors, marker="o", markersize=4, color=color, label=label.replace("$", r"\$"))
             if any(s is not None for s in series.stderrs):
                 spread = [(s or 0.0) * 100 for s in series.stderrs]
