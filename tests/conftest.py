@@ -8,8 +8,10 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import importlib
 import io
 import os
+import pkgutil
 import subprocess
 from pathlib import Path
 
@@ -157,10 +159,14 @@ def heavy_modules_loaded(tmp_path_factory) -> None:
     from pytest_compviz.core.results import load_results
 
     render_artifacts(load_results(LLAMA2_CSV), tmp_path_factory.mktemp("warm"), ("png", "svg"))
-    # Imported lazily at session end: importing them once here means runs don't re-parse them
-    # (re-parsing under assertion rewriting hit a CPython 3.11 AST recursion error once).
-    import pytest_compviz.baseline  # noqa: F401
-    import pytest_compviz.report.summary  # noqa: F401
+    # Every module of the package, once: a run unloads the modules it imported, and the plugin's
+    # modules are assertion-rewritten (it is an entry-point plugin) on each import, ~0.05 s a run
+    # for the six the plugin imports lazily (re-parsing under assertion rewriting also hit a
+    # CPython 3.11 AST recursion error once).
+    import pytest_compviz
+
+    for module in pkgutil.walk_packages(pytest_compviz.__path__, "pytest_compviz."):
+        importlib.import_module(module.name)
 
 
 # --- drawing only where a test checks the drawing ------------------------------------------------
