@@ -9,9 +9,11 @@ import contextlib
 import csv
 import hashlib
 import importlib
+import inspect
 import io
 import os
 import pkgutil
+import re
 import subprocess
 from pathlib import Path
 
@@ -206,6 +208,31 @@ def plots_drawn_only_where_checked(request, monkeypatch):
 
     monkeypatch.setattr(artifacts, "trade_off_figure", StandInFigure)
     monkeypatch.setattr(artifacts, "figure_bytes", stand_in_figure_bytes)
+
+
+# --- modules that start processes run first ------------------------------------------------------
+# Under `-n 2` a test that starts processes (a subprocess, xdist workers, hypothesis' hundreds of
+# examples) takes seconds; collected last, it keeps one worker busy after the other has finished.
+# Their modules go first, in their own order (a module's fixtures are set up once), so the tail of
+# a run is made of short in-process tests that the two workers share out evenly.
+
+_STARTS_PROCESSES = re.compile(r"subprocess|Popen|\"-n\"|@given")
+
+
+def _starts_processes(item) -> bool:
+    function = getattr(item, "function", None)
+    if function is None:
+        return False
+    try:
+        source = inspect.getsource(function)
+    except (OSError, TypeError):
+        return False
+    return bool(_STARTS_PROCESSES.search(source))
+
+
+def pytest_collection_modifyitems(items):
+    heavy_modules = {item.module for item in items if getattr(item, "module", None) and _starts_processes(item)}
+    items.sort(key=lambda item: getattr(item, "module", None) not in heavy_modules)  # stable
 
 
 # --- the compviz command, in-process ----------------------------------------------------------------
