@@ -8,8 +8,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import importlib
+import inspect
 import io
 import os
+import pkgutil
+import re
 import subprocess
 from pathlib import Path
 
@@ -157,10 +161,14 @@ def heavy_modules_loaded(tmp_path_factory) -> None:
     from pytest_compviz.core.results import load_results
 
     render_artifacts(load_results(LLAMA2_CSV), tmp_path_factory.mktemp("warm"), ("png", "svg"))
-    # Imported lazily at session end: importing them once here means runs don't re-parse them
-    # (re-parsing under assertion rewriting hit a CPython 3.11 AST recursion error once).
-    import pytest_compviz.baseline  # noqa: F401
-    import pytest_compviz.report.summary  # noqa: F401
+    # Every module of the package, once: a run unloads the modules it imported, and the plugin's
+    # modules are assertion-rewritten (it is an entry-point plugin) on each import, ~0.05 s a run
+    # for the six the plugin imports lazily (re-parsing under assertion rewriting also hit a
+    # CPython 3.11 AST recursion error once).
+    import pytest_compviz
+
+    for module in pkgutil.walk_packages(pytest_compviz.__path__, "pytest_compviz."):
+        importlib.import_module(module.name)
 
 
 # --- drawing only where a test checks the drawing ------------------------------------------------
@@ -200,6 +208,31 @@ def plots_drawn_only_where_checked(request, monkeypatch):
 
     monkeypatch.setattr(artifacts, "trade_off_figure", StandInFigure)
     monkeypatch.setattr(artifacts, "figure_bytes", stand_in_figure_bytes)
+
+
+# --- modules that start processes run first ------------------------------------------------------
+# Under `-n 2` a test that starts processes (a subprocess, xdist workers, hypothesis' hundreds of
+# examples) takes seconds; collected last, it keeps one worker busy after the other has finished.
+# Their modules go first, in their own order (a module's fixtures are set up once), so the tail of
+# a run is made of short in-process tests that the two workers share out evenly.
+
+_STARTS_PROCESSES = re.compile(r"subprocess|Popen|\"-n\"|@given")
+
+
+def _starts_processes(item) -> bool:
+    function = getattr(item, "function", None)
+    if function is None:
+        return False
+    try:
+        source = inspect.getsource(function)
+    except (OSError, TypeError):
+        return False
+    return bool(_STARTS_PROCESSES.search(source))
+
+
+def pytest_collection_modifyitems(items):
+    heavy_modules = {item.module for item in items if getattr(item, "module", None) and _starts_processes(item)}
+    items.sort(key=lambda item: getattr(item, "module", None) not in heavy_modules)  # stable
 
 
 # --- the compviz command, in-process ----------------------------------------------------------------

@@ -651,11 +651,12 @@ def test_step_summary_is_cut_under_the_limit_with_a_note():
 def test_regression_properties_in_junit_xml_under_xdist(pytester, results, base):
     results(CSV, cells=WORSE_INT4)
 
-    result = pytester.runpytest_subprocess(*NO_CACHE, "-n", "2", "--compviz-input", CSV,
-                                           "--compviz-baseline", "base.json", "--junitxml=junit.xml")
+    # The controller runs in this process (xdist starts its workers as processes of their own).
+    result = run(pytester, "-n", "2", "--compviz-input", CSV, "--compviz-baseline", "base.json",
+                 "--junitxml=junit.xml")
 
     result.assert_outcomes(passed=9, failed=1)
-    result.stdout.fnmatch_lines([f"{CSV}: 8 gates passed, 1 failed"])
+    result.stdout.fnmatch_lines(["2 workers [10 items]", f"{CSV}: 8 gates passed, 1 failed"])
     cases = {case.get("classname"): case for case in ET.parse(pytester.path / "junit.xml").iter("testcase")
              if case.get("name") == "regression"}
     assert len(cases) == 9

@@ -415,6 +415,20 @@ def test_unusable_paths(tmp_path):
         load_results(str(tmp_path))
 
 
+def test_the_cached_schema_gives_each_file_its_own_problems(write_csv):
+    """One pandera schema serves every file of a model column and settings: a file validated after
+    a failing one gets its own verdict, and the failing one the same problems again."""
+    bad = write_csv("bad.csv", cells={(4, SIZE): "-1", (6, "%int4"): "2"})
+    good = write_csv("good.csv")
+    first = problems_of(bad)
+
+    assert len(first) == 2
+    assert load_results(str(good)).models()
+    assert problems_of(bad) == first
+    other = Settings(baseline_mode="int8")  # another settings: another schema, another verdict
+    assert problems_of(good, other) != [] and load_results(str(good)).models()
+
+
 # --- several models ------------------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ one baseline per model, duplicate configurations). pandera is imported only when
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -146,6 +147,9 @@ def _number_column(checks: list, nullable: bool = False, required: bool = True):
     return pa.Column("float64", checks=[finite, *[c for c in checks if c is not None]], nullable=nullable, required=required)
 
 
+# Pure in its arguments (Settings is frozen) and ~10 ms to build: one schema per model column and
+# settings, kept for the few such pairs a process sees (the suite and a sweep load many files).
+@functools.lru_cache(maxsize=16)
 def _build_schema(model_column: str, settings: Settings):
     import pandera.pandas as pa
 
