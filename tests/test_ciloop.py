@@ -45,7 +45,10 @@ class Repo:
         """Commit results whose gptq row's error is ``error_rise_pp`` points above the file's."""
         self.csv("r.csv", cells={(GPTQ_LINE, "WWB, similarity"): repr(SIMILARITY - 4 * error_rise_pp / 100)})
         self.git("add", "r.csv", "pyproject.toml")
-        self.git("commit", "-q", "--allow-empty", "-m", f"rise {error_rise_pp}")
+        # A number of its own: two commits of one tree, parent and message made in the same second
+        # would be one commit (the same hash), and a run recorded for one would be the other's.
+        self.commits = getattr(self, "commits", 0) + 1
+        self.git("commit", "-q", "--allow-empty", "-m", f"rise {error_rise_pp} ({self.commits})")
         return self.git("rev-parse", "HEAD")
 
 

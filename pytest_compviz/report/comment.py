@@ -28,7 +28,7 @@ def _cell(text) -> str:
 
 def failures(document: dict) -> list[str]:
     """One line per failed check of the run, and the run's own errors."""
-    lines = []
+    lines = [_cell(error) for error in document.get("errors") or []]
     for entry in document.get("inputs", []):
         if not entry.get("valid", True):
             lines.append(f"`{_cell(entry.get('file'))}`: invalid data ({len(entry.get('problems', []))} problems)")
@@ -46,6 +46,8 @@ def failures(document: dict) -> list[str]:
             found = row.get(part)
             if isinstance(found, dict) and found.get("status") == "failed":
                 lines.append(_cell(found.get("message")))
+    if not lines and document.get("outcome") == "failed":  # a compviz.json written before "errors" was
+        lines.append("the run failed for a reason its compviz.json does not record: see summary.md")
     return lines
 
 

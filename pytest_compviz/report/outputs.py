@@ -161,7 +161,7 @@ def write_run(runs, ledger: Ledger, options, baseline=None, notes=(), errors=(),
         out.outcome = outcome_of(out.reports, out.interrupted, out.errors)  # a history not written fails the run
 
     # The record is complete: every text below is rendered from it.
-    document = run_json(out.reports, baseline, commit, out.outcome, out.notes, options.settings)
+    document = run_json(out.reports, baseline, commit, out.outcome, out.notes, options.settings, out.errors)
     out.markdown = summary_markdown(out.reports, baseline, output_dir, out.notes, out.errors, out.interrupted)
     out.markdown += "\n" + history_section if history_section else ""
     try:

@@ -95,7 +95,10 @@ def run_rows(report) -> list[dict]:
     return rows
 
 
-def run_json(reports, baseline, commit: str | None, outcome: str, notes=(), settings=None) -> dict:
+def run_json(reports, baseline, commit: str | None, outcome: str, notes=(), settings=None, errors=()) -> dict:
+    """compviz.json. ``errors``: what failed the run besides its gates (a baseline not saved, a
+    history not written, an output not written), so that a reader of this file alone (``compviz
+    comment``) can say why a run whose gates all passed failed."""
     inputs, rows = [], []
     for report in reports:
         file_rows = run_rows(report)
@@ -116,7 +119,8 @@ def run_json(reports, baseline, commit: str | None, outcome: str, notes=(), sett
             "error": report.error,
         })
     return run_document(inputs, rows, commit, settings, outcome=outcome,
-                        baseline=baseline.describe() if baseline else None, notes=list(notes))
+                        baseline=baseline.describe() if baseline else None, notes=list(notes),
+                        errors=list(errors))
 
 
 # --- summary.md ----------------------------------------------------------------------------------
