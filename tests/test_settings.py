@@ -72,10 +72,11 @@ def test_ini_keys_switch_compviz_on(pytester):
 def test_a_former_option_name_still_works_with_a_deprecation_warning(pytester, llama2_csv, heavy_modules_loaded):
     pytester.makepyprojecttoml("[tool.compviz]\n")
     (pytester.path / "r.csv").write_bytes(llama2_csv.read_bytes())
-    result = pytester.runpytest_inprocess("r.csv", "--compviz-baseline-mode", "fp32", "-p", "no:cacheprovider",
+    result = pytester.runpytest_inprocess("r.csv", "--compviz-baseline-mode", "zz", "-p", "no:cacheprovider",
                                           "--compviz-output-dir", "out")
-    result.assert_outcomes(passed=1)  # the schema item: no rule is configured
-    result.stdout.fnmatch_lines(["*CompvizDeprecationWarning: --compviz-baseline-mode is deprecated:"
+    # The former name is applied, not dropped: a reference mode no row has fails the schema item.
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*'zz'*", "*CompvizDeprecationWarning: --compviz-baseline-mode is deprecated:"
                                  " use --compviz-reference-mode*"])
 
 
