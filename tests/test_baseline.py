@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 
 import pytest
-from conftest import LLAMA2_CSV, LLAMA2_ROWS_BY_LINE, NO_CACHE, CsvWriter, run
+from conftest import LLAMA2_CSV, LLAMA2_ROWS_BY_LINE, CsvWriter, run
 
 pytestmark = pytest.mark.usefixtures("heavy_modules_loaded")
 

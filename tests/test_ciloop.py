@@ -344,3 +344,41 @@ def test_the_ci_loop_examples_validate_against_their_ci_schema(schema, name):
         assert "actions/checkout" not in text and "workflow_run" in text
     if name == "github-ci-loop.yml":  # the job running the pull request's code cannot write
         assert "permissions:\n  contents: read\n\njobs" in text
+
+
+# --- what a recorded run must hold to be compared with (found by the adversarial review) -----------
+
+
+def test_a_run_of_another_input_in_the_same_history_is_never_the_base(repo, capsys):
+    """A second CI job on the same commit gating another CSV into the same history: it is not this
+    input's base, so the pull request's 3 pp rise is still compared with r.csv's own run."""
+    repo.commit(0.0)
+    assert compviz(capsys)[0] == 0
+    (repo.folder / "s.csv").write_text((repo.folder / "r.csv").read_text())
+    from pytest_compviz.cli import main
+
+    assert main(["s.csv", "-o", "out2"]) == 0  # newer than r.csv's run on the same commit
+    capsys.readouterr()
+    repo.git("checkout", "-q", "-b", "pr")
+    repo.commit(3.0)
+    code, out, err = compviz(capsys, "--compare", "base", "--compare-branch", "main")
+    assert code == 1, (out, err)
+    assert "regression of" in out and "holds no rows" not in err
+
+
+def test_a_run_recorded_with_other_metrics_is_not_compared_with(repo, capsys):
+    repo.commit(0.0)
+    assert compviz(capsys)[0] == 0
+    repo.git("checkout", "-q", "-b", "pr")
+    (repo.folder / "pyproject.toml").write_text(RULES + METRICS_WITHOUT_SIMILARITY)
+    repo.commit(0.0)
+    code, out, err = compviz(capsys, "--compare", "base", "--compare-branch", "main")
+    assert code == 2, (out, err)
+    assert "no passing run of the merge base" in err
+    assert "saved with the metrics" in err
+
+
+METRICS_WITHOUT_SIMILARITY = "".join(
+    f'[[tool.compviz.metrics]]\ncolumn = "{column}"\ndirection = "{direction}"\n' for column, direction in (
+        ("lambada-openai, acc", "higher"), ("lambada-openai, perplexity", "lower"),
+        ("wikitext, word perplexity", "lower")))

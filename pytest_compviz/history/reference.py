@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..baseline.load import Baseline, BaselineError, key_of, run_baseline
+from ..baseline.document import settings_record
+from ..baseline.load import Baseline, BaselineError, check_settings, key_of, run_baseline
+from ..core.regression import input_name
 from ..core.window import Point, Window
 from ..spec import ERROR
 from .git import GitFacts, first_parents, git_facts, lineage
 from .store import read_history
 
-PASSING = ("passed", "incomplete", "improved")  # run outcomes a baseline may come from (baseline.load)
+# Run outcomes a compared-with run may have. Not "incomplete": a run narrowed by -k vouches for a few
+# rows only, and would hide the whole run before it.
+PASSING = ("passed", "improved")
 
 
 def git_folder(options) -> Path:
@@ -34,16 +38,42 @@ def run_reference(options) -> tuple[Baseline | None, Window | None, list[str]]:
     records = read_history(history.path, history.shown)
     folder = git_folder(options)
     facts = git_facts(folder, history.base_branch)
+    wanted = Wanted(frozenset(input_name(path) for path in options.inputs), settings_record(options.settings))
     if history.compare is None:
         baseline, notes = run_baseline(options)
     else:
-        baseline, notes = choose(records, facts, history, folder, options.baseline_missing)
+        baseline, notes = choose(records, facts, history, folder, options.baseline_missing, wanted)
     window = None
     if history.window is not None:
-        window = window_of(records, lineage(folder), history.window, history.shown)
+        window = window_of([r for r in records if wanted.refusal(r) is None], lineage(folder), history.window,
+                           history.shown)
         notes.append(f"window gate: each configuration's error against the last {history.window} passing runs"
                      f" of history {history.shown} on this commit's line")
     return baseline, window, notes
+
+
+class Wanted:
+    """What a recorded run must hold to be compared with this one: passing rows of every input this
+    run gates (a run of another CSV in the same history says nothing about this one), computed with
+    the same reference mode and metrics (errors of another metric set cannot be compared)."""
+
+    def __init__(self, inputs: frozenset[str], settings: dict):
+        self.inputs, self.settings = inputs, settings
+
+    def refusal(self, record: dict) -> str | None:
+        """Why ``record`` cannot be compared with this run; None when it can."""
+        held = {row.get("input") for row in _vouched_rows(record) if isinstance(row, dict)}
+        missing = sorted(self.inputs - held)
+        if missing:
+            return f"holds no passing rows of {', '.join(missing)}"
+        try:
+            check_settings(record, self.settings, "run")
+        except BaselineError as exc:
+            return str(exc).removeprefix("baseline run: ").split(":")[0]
+        return None
+
+
+ANY = Wanted(frozenset(), {})
 
 
 def _vouched_rows(record: dict) -> list[dict]:
@@ -64,12 +94,14 @@ def _short(commit: str | None) -> str:
     return commit[:10] if commit else "(no commit)"
 
 
-def choose(records: list[dict], facts: GitFacts, history, folder: Path, missing: str = "error"):
+def choose(records: list[dict], facts: GitFacts, history, folder: Path, missing: str = "error",
+           wanted: Wanted | None = None):
     """(Baseline or None, notes). No usable run is an error, or a note with ``missing`` = warn."""
+    wanted = wanted or ANY
     if history.compare == "base":
-        found, why = _base_run(records, facts, history, folder)
+        found, why = _base_run(records, facts, history, folder, wanted)
     else:
-        found, why = _previous_run(records, facts, history)
+        found, why = _previous_run(records, facts, history, wanted)
     if found is None:
         if missing == "warn":
             return None, [f"--compviz-compare {history.compare}: {why}; no regression checks this run"]
@@ -78,19 +110,20 @@ def choose(records: list[dict], facts: GitFacts, history, folder: Path, missing:
     return _as_baseline(record, description), []  # the baseline's description says which run and why
 
 
-def _newest_passing(records: list[dict], commit: str) -> tuple[dict | None, int]:
-    """The newest passing record of ``commit``, and how many of its records did not pass."""
+def _newest_passing(records: list[dict], commit: str, wanted: Wanted) -> tuple[dict | None, int]:
+    """The newest passing record of ``commit`` that can be compared with this run, and how many of
+    its records could not (failed, or of other inputs or settings)."""
     failed = 0
     for record in reversed(records):
         if record.get("commit") != commit:
             continue
-        if record.get("outcome") in PASSING:
+        if record.get("outcome") in PASSING and wanted.refusal(record) is None:
             return record, failed
         failed += 1
     return None, failed
 
 
-def _base_run(records, facts: GitFacts, history, folder: Path):
+def _base_run(records, facts: GitFacts, history, folder: Path, wanted: Wanted):
     if not facts.base_branch:
         return None, ("no pull-request base branch known (GITHUB_BASE_REF and CI_MERGE_REQUEST_TARGET_BRANCH_NAME"
                       " are not set): name it with --compviz-compare-branch BRANCH")
@@ -100,27 +133,38 @@ def _base_run(records, facts: GitFacts, history, folder: Path):
     where = f"the merge base of HEAD and {facts.base_branch}"
     skipped = []
     for distance, commit in enumerate(first_parents(folder, facts.merge_base, history.depth)):
-        record, failed = _newest_passing(records, commit)
+        record, failed = _newest_passing(records, commit, wanted)
         if record is not None:
             if distance == 0:
                 return (record, f"{where} in history {history.shown}"), None
             because = "; ".join(skipped)
             return (record, f"{distance} commit{'s' if distance != 1 else ''} before {where}"
                     f" {_short(facts.merge_base)} in history {history.shown} ({because})"), None
-        skipped.append(f"{_short(commit)}: " + (f"{failed} failed run{'s' if failed != 1 else ''}, no passing one"
+        skipped.append(f"{_short(commit)}: " + (f"{failed} run{'s' if failed != 1 else ''} failed or not comparable"
+                                                 f" ({_why_not(records, commit, wanted)}), no passing one"
                                                  if failed else "no run recorded"))
     return None, (f"no passing run of {where} ({_short(facts.merge_base)}) or of its {history.depth} first-parent"
                   f" ancestors in history {history.shown} (the newest: {'; '.join(skipped[:3])})")
 
 
-def _previous_run(records, facts: GitFacts, history):
+def _why_not(records, commit: str, wanted: Wanted) -> str:
+    """Why the newest record of ``commit`` was not taken."""
+    for record in reversed(records):
+        if record.get("commit") == commit:
+            if record.get("outcome") not in PASSING:
+                return f"the newest {record.get('outcome')}"
+            return f"the newest {wanted.refusal(record)}"
+    return "none"
+
+
+def _previous_run(records, facts: GitFacts, history, wanted: Wanted):
     if not facts.branch:
         return None, "this run's branch is unknown (no git branch, GITHUB_REF_NAME or CI_COMMIT_REF_NAME)"
     failed = 0
     for record in reversed(records):
         if record.get("branch") != facts.branch:
             continue
-        if record.get("outcome") in PASSING:
+        if record.get("outcome") in PASSING and wanted.refusal(record) is None:
             skipped = f" ({failed} newer run{'s' if failed != 1 else ''} failed)" if failed else ""
             return (record, f"the previous passing run of branch {facts.branch} in history {history.shown}{skipped}"), None
         failed += 1

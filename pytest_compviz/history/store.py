@@ -44,6 +44,7 @@ def record_of(document: dict, facts, time: str | None = None) -> dict:
         "time": time or datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         "commit": facts.commit, "branch": facts.branch, "merge base": facts.merge_base,
         "outcome": document.get("outcome"),
+        "settings": document.get("settings"),  # reference mode and metrics: a comparison checks them
         "inputs": [{"name": entry.get("name"), "sha256": entry.get("sha256")} for entry in document.get("inputs", [])
                    if entry.get("valid", True)],
         "rows": rows,
