@@ -128,7 +128,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(options, verbose: bool = False) -> int:
-    from .core.ledger import Ledger, SCHEMA, FAILED, XFAILED, fill_from_gates
+    from .core.ledger import FAILED, SCHEMA, XFAILED, Ledger, Outcome, fill_from_gates
     from .core.messages import check_message
     from .core.pipeline import baseline_problems, file_warnings, run_file
     from .report.console import run_lines
@@ -180,7 +180,7 @@ def _report(options, verbose: bool = False) -> int:
     if outputs.interrupted:
         print("compviz: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    failed = outputs.errors or outputs.outcome != "passed"
+    failed = outputs.errors or outputs.outcome != Outcome.PASSED
     return EXIT_FAILED if failed else EXIT_OK
 
 

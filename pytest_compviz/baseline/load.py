@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.regression import RowKey, row_key
+from ..core.ledger import BASELINE_OUTCOMES, UNCHECKED, Outcome
 from ..problems import CompvizError, InvalidResults
 from ..spec import ERROR, INT4, INT8, LORA_RANK, MODE, RATE, Settings
 from .document import READABLE_VERSIONS, ROW_FIELDS, SCHEMA, result_rows, settings_record
@@ -119,8 +120,8 @@ def load_baseline(path: Path, shown: str, settings: Settings) -> Baseline:
     if document.get("version") not in READABLE_VERSIONS:
         raise BaselineError(f"baseline {shown}: format version {document.get('version')!r}, this"
                             f" pytest-compviz reads versions {', '.join(map(str, READABLE_VERSIONS))}")
-    outcome = document.get("outcome", "passed")
-    if outcome not in ("passed", "incomplete", "improved"):  # improved: see report.outputs.IMPROVED
+    outcome = document.get("outcome", Outcome.PASSED)
+    if outcome not in BASELINE_OUTCOMES:  # improved: see core.ledger.Outcome.IMPROVED
         raise BaselineError(f"baseline {shown}: is the output of a run that {outcome}; a baseline must be a"
                             " run that passed")
     rows = document.get("rows")
@@ -145,7 +146,7 @@ def load_baseline(path: Path, shown: str, settings: Settings) -> Baseline:
     check_settings(document, settings_record(settings), shown)
     # A row whose checks did not run in that run (deselected, xfailed, skipped) was never vouched
     # for: it is no reference.
-    checked = [row for row in rows if row.get("verdict") not in ("not run", "xfailed")]
+    checked = [row for row in rows if row.get("verdict") not in UNCHECKED]
     return _index(shown, checked, document.get("created"), document.get("git_commit"))
 
 

@@ -15,6 +15,7 @@ from ..config.files import ConfigError, FileConfig, metric_from_table, read_file
 from ..config.options import Given, Ini, RunOptions, describe_config, resolve
 from ..config.settings import PYTEST, SETTINGS, deprecations, given_values
 from ..config.rules import Rule, RuleError, parse_rule
+from ..core.ledger import FAILED, NOT_RUN, PASSED, XFAILED
 from ..problems import CompvizError, InputUnusable, check_input_path
 from ..spec import Metric
 from .shared import named_args
@@ -165,10 +166,10 @@ class CompvizSession:
         if identity is None:
             return  # a user's test: no work per report
         if report.when == "call":
-            status = ("passed" if report.passed else "failed" if report.failed
-                      else "xfailed" if hasattr(report, "wasxfail") else "not run")
+            status = (PASSED if report.passed else FAILED if report.failed
+                      else XFAILED if hasattr(report, "wasxfail") else NOT_RUN)
         elif report.when == "setup" and not report.passed:
-            status = "failed" if report.failed else "not run"
+            status = FAILED if report.failed else NOT_RUN
         else:
             return
         path = Path(identity[0])

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..baseline.document import result_rows, run_document
 from ..core.gates import GATED, REGRESSION
 from ..core.window import WINDOW
-from ..core.ledger import FAILED, NOT_RUN, PASSED, XFAILED
+from ..core.ledger import FAILED, NOT_RUN, PASSED, XFAILED, Verdict
 from ..config.rules import MAX_ERROR, PARETO
 from ..core.messages import check_message, dominance_figures, plural
 from ..spec import ERROR, RATE
@@ -91,7 +91,7 @@ def run_rows(report) -> list[dict]:
         row.update(row_figures(run.results.derived, gates.index))
         if gates.index in run.results.paired:
             row["paired"] = [pairing.figures() for pairing in run.results.paired[gates.index]]
-        row["verdict"] = "reference" if gates.is_baseline else report.verdicts[gates.index].verdict
+        row["verdict"] = Verdict.REFERENCE if gates.is_baseline else report.verdicts[gates.index].verdict
     return rows
 
 
@@ -108,7 +108,7 @@ def run_json(reports, baseline, commit: str | None, outcome: str, notes=(), sett
             "problems": [str(p) for p in report.run.problems],
             "gates passed": passed, "gates failed": failed, "gates not run": not_run,
             "gates xfailed": report.xfailed(),
-            "schema": report.schema if report.run.valid else "failed",
+            "schema": report.schema if report.run.valid else FAILED,
             "regressions": sum(1 for r in file_rows if r["regression"] and r["regression"]["status"] == FAILED),
             "new rows": list(gates.new_rows) if gates else [],
             "missing rows": list(gates.missing_rows) if gates else [],
@@ -145,7 +145,7 @@ def _delta(row) -> str:
     return f"{r.error_delta * 100:+.2f} pp, {r.rate_delta:+.2f}x"
 
 
-_RESULT = {FAILED: "❌ FAIL", PASSED: "✅ pass", NOT_RUN: "⏸ not run", XFAILED: "⚠️ xfail", "ungated": "ungated"}
+_RESULT = {FAILED: "❌ FAIL", PASSED: "✅ pass", NOT_RUN: "⏸ not run", XFAILED: "⚠️ xfail", Verdict.UNGATED: "ungated"}
 
 
 def _cell(text: str) -> str:
