@@ -197,9 +197,9 @@ def summary_markdown(reports, baseline, output_dir: Path, notes=(), errors=(), i
             ordered = sorted((r for r in rows if not r.is_baseline or r.outcomes),
                              key=lambda r: verdicts[r.index].verdict != FAILED)
             for row in ordered:
-                figures = dict(row.properties)
-                error = f"{figures[ERROR]:.1%}" + (f" ± {row.error_stderr * 100:.1f} pp" if row.error_stderr is not None else "")
-                lines.append(f"| {_cell(row.label)} | {error} | {figures[RATE]:.1f}x | "
+                figures = row.figures
+                error = f"{figures.error:.1%}" + (f" ± {row.error_stderr * 100:.1f} pp" if row.error_stderr is not None else "")
+                lines.append(f"| {_cell(row.label)} | {error} | {figures.rate:.1f}x | "
                              f"{_cell(_limits(row))} | {_delta(row)} | {_RESULT[verdicts[row.index].verdict]} |")
             sections.append("\n".join(lines) + "\n")
             for row in ordered:
@@ -248,11 +248,11 @@ def _pareto_lines(rows) -> list[str]:
                      if o.check.name == MAX_ERROR})
     parts = []
     for limit, source in limits:
-        within = [row for row in compared if dict(row.properties)[ERROR] <= limit + 1e-12]
+        within = [row for row in compared if row.figures.error <= limit + 1e-12]
         # The highest rate, then the lowest error, then the file's order.
-        best = min(within, key=lambda r: (-dict(r.properties)[RATE], dict(r.properties)[ERROR]), default=None)
+        best = min(within, key=lambda r: (-r.figures.rate, r.figures.error), default=None)
         found = "none within" if best is None else (
-            f"{_cell(best.label)}, {dict(best.properties)[RATE]:.1f}x at {dict(best.properties)[ERROR]:.1%}")
+            f"{_cell(best.label)}, {best.figures.rate:.1f}x at {best.figures.error:.1%}")
         parts.append(f"{limit:.1%} ({_cell(source)}): {found}")
     if parts:
         lines.append("\nBest compression within each rule's error limit: " + "; ".join(parts))
