@@ -109,12 +109,13 @@ class SchemaItem(CompvizItem):
     def runtest(self) -> None:
         if not self.run.valid:
             raise CompvizFailure(schema_message(self.run.shown, self.run.problems))
-        from ..core.pipeline import file_warnings
+        from ..core.pipeline import run_warnings, strict_failures
 
         state = self.config.stash[SESSION_KEY]
-        found = [(str(w), w.line) for w in self.run.warnings] + [(t, None) for t in file_warnings(self.run, state.baseline)]
-        if found and state.options.strict:  # every one, as compviz --strict lists them
-            raise CompvizFailure("\n".join(f"{text} (--compviz-strict)" for text, _ in found))
+        found = run_warnings(self.run, state.baseline)
+        failures = strict_failures(found, state.options.strict, "--compviz-strict")
+        if failures:  # every one, as compviz --strict lists them
+            raise CompvizFailure("\n".join(failures))
         for text, line in found:
             # Located at the results file (its line where there is one), not at this module: the
             # warnings summary then points at what to fix.

@@ -71,24 +71,17 @@ def _check_unloaded_conftests(config: pytest.Config, invocation: Path, file_conf
     """A conftest.py between the invocation folder and the configuration's that implements a
     compviz hook but that pytest did not load (its rootdir was chosen from an input outside the
     project) would silently drop its rules: refuse to run."""
+    from ..config.conftests import folders_up, implements_compviz_hook
+
     top = file_config.path.parent.resolve() if file_config.path is not None else invocation.resolve()
-    folder = invocation.resolve()
-    while True:
+    for folder in folders_up(invocation.resolve(), top, leave=False):
         conftest = folder / "conftest.py"
-        if conftest.is_file() and config.pluginmanager.get_plugin(str(conftest)) is None:
-            try:
-                implements = "def pytest_compviz_" in conftest.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                implements = False
-            if implements:
-                cut = config.known_args_namespace.confcutdir or config.rootpath
-                raise ConfigError(
-                    f"{conftest} implements a pytest_compviz hook but pytest did not load it (rootdir"
-                    f" {config.rootpath}, conftests loaded below {cut}); run pytest from the project without"
-                    " a --confcutdir or --rootdir above it")
-        if folder == top or folder.parent == folder or not inside(folder, top):
-            break
-        folder = folder.parent
+        if config.pluginmanager.get_plugin(str(conftest)) is None and implements_compviz_hook(conftest):
+            cut = config.known_args_namespace.confcutdir or config.rootpath
+            raise ConfigError(
+                f"{conftest} implements a pytest_compviz hook but pytest did not load it (rootdir"
+                f" {config.rootpath}, conftests loaded below {cut}); run pytest from the project without"
+                " a --confcutdir or --rootdir above it")
 
 
 def _hook_metrics(config: pytest.Config) -> tuple[Metric, ...] | None:
