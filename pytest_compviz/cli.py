@@ -128,9 +128,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(options, verbose: bool = False) -> int:
-    from .core.ledger import Ledger, SCHEMA, FAILED, XFAILED, fill_from_gates
+    from .core.ledger import FAILED, SCHEMA, XFAILED, Ledger, Outcome, fill_from_gates
     from .core.messages import check_message
-    from .core.pipeline import baseline_problems, file_warnings, run_file
+    from .core.pipeline import baseline_problems, run_file, run_warnings, strict_failures
     from .report.console import run_lines
     from .report.outputs import mark_started, write_run
 
@@ -153,18 +153,12 @@ def _report(options, verbose: bool = False) -> int:
                   file=sys.stderr)
     errors = baseline_problems(runs, baseline)
     for run in runs:
-        for warning in run.warnings:
-            if options.strict:
-                errors.append(f"{warning} (--strict)")
-            else:
-                print(f"warning: {warning}", file=sys.stderr)
+        found = run_warnings(run, baseline)
+        errors += strict_failures(found, options.strict, "--strict")
+        for text, _ in [] if options.strict else found:
+            print(f"warning: {text}", file=sys.stderr)
         if not run.valid:
             continue
-        for text in file_warnings(run, baseline):
-            if options.strict:
-                errors.append(f"{text} (--strict)")
-            else:
-                print(f"warning: {text}", file=sys.stderr)
         for row in run.gates.rows:
             for check in row.check_names():
                 status = row.expected_status(check)
@@ -180,7 +174,7 @@ def _report(options, verbose: bool = False) -> int:
     if outputs.interrupted:
         print("compviz: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    failed = outputs.errors or outputs.outcome != "passed"
+    failed = outputs.errors or outputs.outcome != Outcome.PASSED
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -269,22 +263,13 @@ def assemble_main(argv: list[str]) -> int:
 def _unapplied_hooks(options) -> str | None:
     """A conftest.py implementing a compviz hook that pytest would load for these inputs: in the
     configuration's folder, or in an input's folder or a folder above it (up to the current one)."""
+    from .config.conftests import folders_up, implements_compviz_hook
+
     folders = [options.config_file.parent if options.config_file is not None else options.invocation]
     for path in options.inputs:
-        folder = path.parent
-        while True:
-            folders.append(folder)
-            if folder == options.invocation or folder.parent == folder:
-                break
-            folder = folder.parent
-    for folder in dict.fromkeys(folders):
-        conftest = folder / "conftest.py"
-        try:
-            if conftest.is_file() and "def pytest_compviz_" in conftest.read_text(encoding="utf-8", errors="replace"):
-                return options.shown(conftest)
-        except OSError:
-            continue
-    return None
+        folders += folders_up(path.parent, options.invocation)
+    return next((options.shown(folder / "conftest.py") for folder in dict.fromkeys(folders)
+                 if implements_compviz_hook(folder / "conftest.py")), None)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,6 +23,29 @@ VERSION = 2
 READABLE_VERSIONS = (1, 2)
 
 
+class NotARunDocument(Exception):
+    """A file that is not a run document: ``reason`` says why (not JSON, or another schema)."""
+
+    def __init__(self, reason: str, hint: str = ""):
+        super().__init__(reason + hint)
+        self.reason = reason  # "not readable as JSON (...)" or "not a pytest-compviz run"
+        self.hint = hint  # what a run document has, for the message of a file named as one
+
+
+def read_run_document(path: Path) -> dict:
+    """A run document (``compviz.json``, a saved baseline) as a dict, its schema checked; the
+    one reader of every face. ``FileNotFoundError`` passes through: callers word it."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError) as exc:  # ValueError: UnicodeDecodeError and JSONDecodeError
+        raise NotARunDocument(f"not readable as JSON ({exc})") from None
+    if not isinstance(document, dict) or document.get("schema") != SCHEMA:
+        raise NotARunDocument("not a pytest-compviz run", f" (expected \"schema\": \"{SCHEMA}\")")
+    return document
+
+
 def result_rows(results, input_name: str) -> list[dict]:
     """One plain dict per row of ``results``: the file's figures and the derived ones."""
     table = results.table

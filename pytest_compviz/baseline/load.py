@@ -3,15 +3,15 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.regression import RowKey, row_key
+from ..core.ledger import BASELINE_OUTCOMES, UNCHECKED, Outcome
 from ..problems import CompvizError, InvalidResults
 from ..spec import ERROR, INT4, INT8, LORA_RANK, MODE, RATE, Settings
-from .document import READABLE_VERSIONS, ROW_FIELDS, SCHEMA, result_rows, settings_record
+from .document import READABLE_VERSIONS, ROW_FIELDS, NotARunDocument, read_run_document, result_rows, settings_record
 
 
 class BaselineError(CompvizError):
@@ -111,16 +111,14 @@ def load_baseline(path: Path, shown: str, settings: Settings) -> Baseline:
             raise BaselineError(f"baseline {exc}") from None
         return _index(shown, result_rows(results, path.name), None, None, any_input=True)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BaselineError(f"baseline {shown}: not readable as JSON ({exc})") from None
-    if not isinstance(document, dict) or document.get("schema") != SCHEMA:
-        raise BaselineError(f"baseline {shown}: not a pytest-compviz run (expected \"schema\": \"{SCHEMA}\")")
+        document = read_run_document(path)
+    except (OSError, NotARunDocument) as exc:
+        raise BaselineError(f"baseline {shown}: {_unreadable(exc)}") from None
     if document.get("version") not in READABLE_VERSIONS:
         raise BaselineError(f"baseline {shown}: format version {document.get('version')!r}, this"
                             f" pytest-compviz reads versions {', '.join(map(str, READABLE_VERSIONS))}")
-    outcome = document.get("outcome", "passed")
-    if outcome not in ("passed", "incomplete", "improved"):  # improved: see report.outputs.IMPROVED
+    outcome = document.get("outcome", Outcome.PASSED)
+    if outcome not in BASELINE_OUTCOMES:  # improved: see core.ledger.Outcome.IMPROVED
         raise BaselineError(f"baseline {shown}: is the output of a run that {outcome}; a baseline must be a"
                             " run that passed")
     rows = document.get("rows")
@@ -145,8 +143,12 @@ def load_baseline(path: Path, shown: str, settings: Settings) -> Baseline:
     check_settings(document, settings_record(settings), shown)
     # A row whose checks did not run in that run (deselected, xfailed, skipped) was never vouched
     # for: it is no reference.
-    checked = [row for row in rows if row.get("verdict") not in ("not run", "xfailed")]
+    checked = [row for row in rows if row.get("verdict") not in UNCHECKED]
     return _index(shown, checked, document.get("created"), document.get("git_commit"))
+
+
+def _unreadable(exc: OSError | NotARunDocument) -> str:
+    return exc.reason + exc.hint if isinstance(exc, NotARunDocument) else f"not readable as JSON ({exc})"
 
 
 def _index(shown: str, rows: list[dict], created, commit, any_input: bool = False) -> Baseline:

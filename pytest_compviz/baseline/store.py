@@ -3,14 +3,13 @@ saving different models into one file at once both keep their rows."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from ..atomic import atomic_write, write_target
-from .document import SCHEMA, dumps
+from .document import NotARunDocument, dumps, read_run_document
 from .load import BaselineError, check_settings, key_of
 
 
@@ -61,11 +60,10 @@ def merged(existing: Path, document: dict, shown: str | None = None, keep: set =
         return document
     shown = shown or str(existing)
     try:
-        old = json.loads(existing.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BaselineError(f"{shown}: exists but is not readable as JSON ({exc}); not overwritten") from None
-    if not isinstance(old, dict) or old.get("schema") != SCHEMA:
-        raise BaselineError(f"{shown}: exists but is not a pytest-compviz run; not overwritten")
+        old = read_run_document(existing)
+    except (OSError, NotARunDocument) as exc:
+        reason = exc.reason if isinstance(exc, NotARunDocument) else f"not readable as JSON ({exc})"
+        raise BaselineError(f"{shown}: exists but is {reason}; not overwritten") from None
     if "settings" in document:  # one file, one way of computing errors: never a mix of rows
         try:
             check_settings(old, document["settings"], shown)

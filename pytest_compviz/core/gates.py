@@ -54,6 +54,16 @@ class Dominator:
 
 
 @dataclass(frozen=True)
+class Figures:
+    """A row's derived figures and its metrics' values, as plain Python numbers."""
+
+    error: float  # average relative error
+    rate: float  # compression rate
+    size: float  # model size, Gb
+    metrics: tuple[tuple[str, float], ...]  # (metric column, value), in the metrics' order
+
+
+@dataclass(frozen=True)
 class RowGates:
     index: object  # the row's index in ``Results.derived``
     label: str  # how messages name the row: "int4 (data-free)", "MODEL: int4" in multi-model files
@@ -63,7 +73,7 @@ class RowGates:
     plot_name: str
     is_baseline: bool
     outcomes: tuple[Outcome, ...]
-    properties: tuple[tuple[str, object], ...]  # the row's figures, for JUnit user_properties
+    figures: Figures
     regression: Regression | None = None  # set when a baseline run has this configuration
     strict: bool = False  # --compviz-strict: an ungated row fails
     error_stderr: float | None = None  # of the average relative error, from the metrics' stderrs
@@ -73,6 +83,13 @@ class RowGates:
     pareto: Rule | None = None  # the rule whose ``pareto = true`` gives the row its pareto check
     loosened: tuple = ()  # (configured check, rule, command-line check, rule): see rules.loosened
     window: object | None = None  # core.window.WindowVerdict: the opt-in window gate over the history
+
+    @property
+    def properties(self) -> list[tuple[str, object]]:
+        """The row's figures as its items' JUnit user_properties (they reach the xdist controller)."""
+        f = self.figures
+        return [("model", self.model), ("mode", self.mode), ("line", self.line), (ERROR, f.error), (RATE, f.rate),
+                (SIZE, f.size), *f.metrics]
 
     @property
     def ungated(self) -> bool:
@@ -211,10 +228,10 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
                                              strict)
                     noise_unknown |= z is not None and spread is None
                     regression_xfail = _regression_xfail(regression, checks)
-        properties = [("model", model), ("mode", mode), ("line", line), (ERROR, row[ERROR]), (RATE, row[RATE]),
-                      (SIZE, row[SIZE])] + [(c, row[c]) for c in metric_columns]
+        figures = Figures(_plain(row[ERROR]), _plain(row[RATE]), _plain(row[SIZE]),
+                          tuple((c, _plain(row[c])) for c in metric_columns))
         rows.append(RowGates(index, label, line, model, mode, plot_name, is_baseline, tuple(outcomes),
-                             tuple((k, _plain(v)) for k, v in properties), regression, strict, sigma,
+                             figures, regression, strict, sigma,
                              regression_xfail, noise_unknown and (bool(outcomes) or regression is not None),
                              pareto=pareto, loosened=tuple(loose)))
     rows = _with_dominators(rows)
@@ -291,10 +308,7 @@ def _with_dominators(rows: list[RowGates]) -> list[RowGates]:
             by_model.setdefault(row.model, []).append(row)
     dominators = {}
     for members in by_model.values():
-        figures = {}
-        for row in members:
-            values = dict(row.properties)
-            figures[row.index] = (float(values[ERROR]), float(values[RATE]))
+        figures = {row.index: (float(row.figures.error), float(row.figures.rate)) for row in members}
         labels = {row.index: row.label for row in members}
         for index, other in front([(i, *figures[i]) for i in figures]).dominated_by.items():
             dominators[index] = Dominator(other, labels[other], *figures[other])

@@ -9,9 +9,49 @@ command fills it from its own evaluation of every check. A check with no entry d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-PASSED, FAILED, NOT_RUN = "passed", "failed", "not run"
-XFAILED = "xfailed"  # a check a rule marks xfail that failed, as expected: neither passed nor failed
+
+class Status(StrEnum):
+    """How one check ended, as the ledger, compviz.json and saved runs spell it."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_RUN = "not run"
+    XFAILED = "xfailed"  # a check a rule marks xfail that failed, as expected: neither passed nor failed
+
+
+class Verdict(StrEnum):
+    """A row's verdict (compviz.json's ``verdict``): its checks' worst status, or one of these two."""
+
+    PASSED = Status.PASSED.value
+    FAILED = Status.FAILED.value
+    NOT_RUN = Status.NOT_RUN.value
+    XFAILED = Status.XFAILED.value
+    UNGATED = "ungated"  # no check applies to the row
+    REFERENCE = "reference"  # the reference row (fp32): the others are measured against it
+
+
+class Outcome(StrEnum):
+    """A run's outcome (compviz.json's and a saved run's ``outcome``)."""
+
+    PASSED = Status.PASSED.value
+    FAILED = Status.FAILED.value
+    INCOMPLETE = "incomplete"  # some checks did not run: those rows are no baseline
+    WAS_INTERRUPTED = "was interrupted"
+    # From the moment a run that writes outputs starts until its record is written
+    # (report.outputs.mark_started): never an earlier run's "passed" beside this run's files.
+    DID_NOT_FINISH = "did not finish"
+    # A saved run's outcome when the run failed only because rows were better than the old
+    # baseline (fail-on-improvement): a refreshed baseline, which later runs may compare with.
+    IMPROVED = "improved"
+
+
+PASSED, FAILED, NOT_RUN, XFAILED = Status.PASSED, Status.FAILED, Status.NOT_RUN, Status.XFAILED
+# The outcomes a run a later run compares with may have (baseline.load).
+BASELINE_OUTCOMES = (Outcome.PASSED, Outcome.INCOMPLETE, Outcome.IMPROVED)
+# Verdicts of rows whose checks did not all run as gates: such a row vouches for nothing.
+UNCHECKED = (Verdict.NOT_RUN, Verdict.XFAILED)
 SCHEMA = "schema"  # the check name of a file's validation item (row None)
 
 
@@ -20,12 +60,12 @@ class Ledger:
     entries: dict = field(default_factory=dict)  # (input key, row index or None, check) -> status
     interrupted: bool = False
 
-    def record(self, input_key: str, row, check: str, status: str) -> None:
+    def record(self, input_key: str, row, check: str, status: Status) -> None:
         # A check reported twice (setup and call) keeps its worst status.
         if self.entries.get((input_key, row, check)) != FAILED:
             self.entries[(input_key, row, check)] = status
 
-    def status(self, input_key: str, row, check: str) -> str:
+    def status(self, input_key: str, row, check: str) -> Status:
         return self.entries.get((input_key, row, check), NOT_RUN)
 
 
@@ -36,18 +76,18 @@ class RowVerdict:
     statuses: dict
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Verdict:
         """``failed`` if a check failed; ``not run`` if one did not run; ``passed`` if all passed;
         ``ungated`` when the row has no check."""
         values = set(self.statuses.values())
         if not values:
-            return "ungated"
+            return Verdict.UNGATED
         if FAILED in values:
-            return FAILED
+            return Verdict.FAILED
         if NOT_RUN in values:
-            return NOT_RUN
+            return Verdict.NOT_RUN
         # An xfailed check vouches for nothing: the row is no reference for a saved baseline.
-        return XFAILED if XFAILED in values else PASSED
+        return Verdict.XFAILED if XFAILED in values else Verdict.PASSED
 
 
 def row_verdicts(ledger: Ledger, input_key: str, gates) -> dict:

@@ -99,9 +99,9 @@ def pareto_message(row: RowGates) -> str:
 def dominance_figures(row: RowGates) -> str:
     """``error 8.5% vs 4.1%, rate 7.2x vs 7.2x``: the row's figures and its dominator's, each pair
     with enough decimals to tell its two figures apart when they differ."""
-    figures, by = dict(row.properties), row.dominated_by
-    error = _apart(figures[ERROR] * 100, by.error * 100, "%")
-    rate = _apart(figures[RATE], by.rate, "x")
+    figures, by = row.figures, row.dominated_by
+    error = _apart(figures.error * 100, by.error * 100, "%")
+    rate = _apart(figures.rate, by.rate, "x")
     return f"error {error[0]} vs {error[1]}, rate {rate[0]} vs {rate[1]}"
 
 

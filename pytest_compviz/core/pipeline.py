@@ -133,6 +133,18 @@ def _names(models) -> str:
     return ", ".join(sorted("(no model column)" if m is None else repr(m) for m in models))
 
 
+def run_warnings(run, baseline) -> list[tuple[str, int | None]]:
+    """Everything an input's run warns about, each with its line where it has one: what reading
+    it found, then (a valid input) ``file_warnings``."""
+    found = [(str(w), w.line) for w in run.warnings]
+    return found + [(text, None) for text in file_warnings(run, baseline)] if run.valid else found
+
+
+def strict_failures(warnings: list[tuple[str, int | None]], strict: bool, flag: str) -> list[str]:
+    """With strict (``flag``, as the face spells it), every warning fails the run, each named."""
+    return [f"{text} ({flag})" for text, _ in warnings] if strict else []
+
+
 def file_warnings(run, baseline) -> list[str]:
     """What a valid input's run should warn about (and ``--compviz-strict`` fail on): a file that
     gates no row, and a baseline that holds none of its models."""

@@ -3,8 +3,9 @@ the collection of results CSVs.
 
 Import-light: pytest loads it in every run wherever the package is installed, so pandas, pandera
 and matplotlib load only once a CSV is collected. A run with no compviz option, ini value or
-``[tool.compviz]`` table registers nothing and does no compviz work. The run's state and its
-session-end hooks live in ``session.CompvizSession``.
+``[tool.compviz]`` table registers nothing and does no compviz work. The pieces: ``startup``
+(options, inputs, baseline), ``state.RunState`` (the run's state, no hooks), ``hooks`` (the
+session's hook implementations), ``collection``, ``nodes`` (the collection tree) and ``finish``.
 """
 
 from __future__ import annotations
@@ -71,19 +72,21 @@ def _compviz_requested(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     if not _compviz_requested(config):
         return  # no state: every compviz hook below returns at once
-    from .session import CompvizSession
+    from .collection import collection_args
+    from .hooks import CompvizHooks
+    from .startup import start_run
 
-    session = CompvizSession(config)
-    for text in session.options.deprecations:
+    state = start_run(config)
+    for text in state.options.deprecations:
         config.issue_config_time_warning(CompvizDeprecationWarning(text), stacklevel=2)
-    config.stash[SESSION_KEY] = session
-    config.pluginmanager.register(session, "compviz-session")  # its hooks: reports, outputs, summary
-    config.args = session.collection_args(config.args, config.args_source)
+    config.stash[SESSION_KEY] = state
+    config.pluginmanager.register(CompvizHooks(config, state), "compviz-session")  # reports, outputs, summary
+    config.args = collection_args(state, config, config.args, config.args_source)
 
 
 def pytest_collect_file(file_path, parent):
-    session = parent.config.stash.get(SESSION_KEY, None)
-    if session is not None and session.wants(file_path):
+    state = parent.config.stash.get(SESSION_KEY, None)
+    if state is not None and state.wants(file_path):
         from .nodes import CsvFile
 
         return CsvFile.for_path(parent, file_path)

@@ -1,43 +1,50 @@
-"""The end of a session on the controller: the ledger from what pytest reported, the file runs
-the outputs need (the controller of an xdist run collected nothing: it runs each file through
-the pipeline once, which costs less than shipping frames from the workers), and the outputs."""
+"""The end of a session on the controller: the ledger from what pytest reported, and the outputs
+of the file runs (the controller of an xdist run collected nothing: it runs each file through
+the pipeline once, which costs less than shipping frames from the workers)."""
 
 from __future__ import annotations
 
-from ..core.ledger import FAILED, NOT_RUN, SCHEMA, XFAILED, Ledger
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from ..core.ledger import FAILED, NOT_RUN, SCHEMA, XFAILED, Ledger, Status
 from ..core.messages import plural
 
+if TYPE_CHECKING:
+    from ..baseline.load import Baseline
+    from ..config.options import RunOptions
+    from ..core.pipeline import FileRun
+    from ..report.outputs import RunOutputs
+    from .state import Identity
 
-def finish_run(session, interrupted: bool):
-    """``session``: ``CompvizSession``. Returns (RunOutputs, whether the run must fail)."""
-    paths = [path for path in session.paths_to_report(interrupted) if path.is_file()]
-    if not paths and not session.started:
-        return None, False  # a run without results files writes nothing and pays for nothing
+
+def finish_run(runs: Sequence[FileRun], reports: Iterable[tuple[Identity, Status]], options: RunOptions,
+               baseline: Baseline | None, notes: Sequence[str], interrupted: bool,
+               stopped_early: str | None) -> RunOutputs:
+    """The run's outputs written; their ``errors`` fail the run."""
     from ..core.pipeline import baseline_problems
     from ..report.outputs import write_run
 
-    runs = [session.file_run(path) for path in paths]
-    ledger = fill_ledger(runs, session.reports())
+    ledger = fill_ledger(runs, reports)
     ledger.interrupted = interrupted
-    errors = baseline_problems(runs, session.baseline)
+    errors = baseline_problems(runs, baseline)
     for run in runs:
         # Asked to gate an input that is invalid: the run fails whatever -k or -m selected.
         if not run.valid and ledger.status(run.key, None, SCHEMA) != FAILED:
             errors.append(f"{run.shown}: invalid ({plural(len(run.problems), 'problem')}), and its schema item"
                           " did not run; run it to see them")
-    notes = list(session.notes)
+    notes = list(notes)
     if interrupted:
         notes.append("the run was interrupted: the counts are of what ran; tables and plots not drawn")
-    elif session.stopped_early:
-        notes.append(f"the run stopped early ({session.stopped_early}): the counts are of what ran")
-    outputs = write_run(runs, ledger, session.options, session.baseline, notes, errors, draw=not interrupted)
-    return outputs, bool(outputs.errors)
+    elif stopped_early:
+        notes.append(f"the run stopped early ({stopped_early}): the counts are of what ran")
+    return write_run(runs, ledger, options, baseline, notes, errors, draw=not interrupted)
 
 
-def fill_ledger(runs, reports) -> Ledger:
+def fill_ledger(runs: Iterable[FileRun], reports: Iterable[tuple[Identity, Status]]) -> Ledger:
     """Each report's (input, row, check) identity, as the item carried it, to its status."""
     by_key = {run.key: run for run in runs}
-    indexes = {run.key: {row.index for row in run.gates.rows} if run.valid else set() for run in runs}
+    indexes = {run.key: {row.index for row in run.gates.rows} if run.valid else set() for run in by_key.values()}
     ledger = Ledger()
     for (key, index, check), status in reports:
         run = by_key.get(key)

@@ -88,9 +88,9 @@ class CsvFile(pytest.File):
         return cls.from_parent(parent, path=path, nodeid=relative.as_posix())
 
     def collect(self):
-        session = self.config.stash[SESSION_KEY]
-        session.mark_started()  # this run will write outputs (pytest may create us and not collect us)
-        run = session.file_run(self.path)
+        state = self.config.stash[SESSION_KEY]
+        state.mark_started()  # this run will write outputs (pytest may create us and not collect us)
+        run = state.file_run(self.path)
         yield SchemaItem.from_parent(self, name="schema", run=run)
         if not run.valid:
             return
@@ -109,10 +109,13 @@ class SchemaItem(CompvizItem):
     def runtest(self) -> None:
         if not self.run.valid:
             raise CompvizFailure(schema_message(self.run.shown, self.run.problems))
-        session = self.config.stash[SESSION_KEY]
-        found = [(str(w), w.line) for w in self.run.warnings] + [(t, None) for t in session.file_warnings(self.run)]
-        if found and session.options.strict:  # every one, as compviz --strict lists them
-            raise CompvizFailure("\n".join(f"{text} (--compviz-strict)" for text, _ in found))
+        from ..core.pipeline import run_warnings, strict_failures
+
+        state = self.config.stash[SESSION_KEY]
+        found = run_warnings(self.run, state.baseline)
+        failures = strict_failures(found, state.options.strict, "--compviz-strict")
+        if failures:  # every one, as compviz --strict lists them
+            raise CompvizFailure("\n".join(failures))
         for text, line in found:
             # Located at the results file (its line where there is one), not at this module: the
             # warnings summary then points at what to fix.
@@ -159,8 +162,8 @@ class CheckItem(CompvizItem):
         if status == XFAILED and self.config.option.runxfail:
             # --runxfail turns pytest.xfail() into a no-op: the expected failure would pass (and
             # could be saved). It runs as what it is, a failure, as --runxfail promises.
-            session = self.config.stash[SESSION_KEY]
-            raise CompvizFailure(check_message(self.row, self.name, session.baseline_description)
+            state = self.config.stash[SESSION_KEY]
+            raise CompvizFailure(check_message(self.row, self.name, state.baseline_description)
                                  + f" (expected to fail: {self.row.xfail_reason(self.name)}; run as a failure by"
                                  " --runxfail)")
         if status == XFAILED:
@@ -169,8 +172,8 @@ class CheckItem(CompvizItem):
             # to drop the mark, which pytest's own XPASS(strict) line would not say.
             pytest.xfail(self.row.xfail_reason(self.name))
         if status == FAILED:
-            session = self.config.stash[SESSION_KEY]
-            raise CompvizFailure(check_message(self.row, self.name, session.baseline_description))
+            state = self.config.stash[SESSION_KEY]
+            raise CompvizFailure(check_message(self.row, self.name, state.baseline_description))
 
     def reportinfo(self):
         return self.path, self.row.line - 1, f"{self.name} of {self.row.label}"

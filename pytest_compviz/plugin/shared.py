@@ -3,7 +3,12 @@ session, the warning class, the command line's paths."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
+
+if TYPE_CHECKING:
+    from .state import RunState
 
 
 class CompvizWarning(pytest.PytestWarning):
@@ -16,8 +21,8 @@ class CompvizDeprecationWarning(CompvizWarning, DeprecationWarning):
     """A former spelling of a setting, read until the next release (the message names the new one)."""
 
 
-# Where the run's CompvizSession is kept (``config.stash``).
-SESSION_KEY = pytest.StashKey["object"]()
+# Where the run's ``state.RunState`` is kept (``config.stash``).
+SESSION_KEY: pytest.StashKey[RunState] = pytest.StashKey()
 
 
 def named_args(config: pytest.Config) -> list[str]:

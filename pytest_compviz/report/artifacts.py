@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from ..config.rules import MAX_ERROR
 from ..atomic import atomic_write
 from ..core.names import digest
+from ..core.ledger import Verdict
 from ..core.pareto import front
 from .files import artifact_stem
 from .markdown import NNCF_DOCS, pipe_table, table_cells
@@ -149,7 +150,7 @@ def _overlay(points: tuple[Point, ...], gated: dict | None, verdicts: dict, base
     ) if baseline is not None else ()
     return Overlay(
         failing=frozenset(row.index for row in rows
-                          if row.index in verdicts and verdicts[row.index].verdict == "failed"),
+                          if row.index in verdicts and verdicts[row.index].verdict == Verdict.FAILED),
         error_limits=series_error_limits(points, limits),
         previous=previous,
     )

@@ -8,6 +8,7 @@ important parts are cut first, saying so."""
 from __future__ import annotations
 
 from ..spec import ERROR, MODE, PLOT_NAME, RATE
+from ..core.ledger import Outcome, Status, Verdict
 
 MARKER = "<!-- pytest-compviz: pull-request comment -->"
 LIMIT = 65536  # GitHub's limit on a comment's body, in characters
@@ -34,17 +35,17 @@ def failures(document: dict) -> list[str]:
             lines.append(f"`{_cell(entry.get('file'))}`: invalid data ({len(entry.get('problems', []))} problems)")
     for row in document.get("rows", []):
         for gate in row.get("gates") or []:
-            if gate.get("status") == "failed":
+            if gate.get("status") == Status.FAILED:
                 lines.append(_cell(gate.get("message")))
         regression = row.get("regression")
-        if isinstance(regression, dict) and regression.get("status") == "failed":
+        if isinstance(regression, dict) and regression.get("status") == Status.FAILED:
             lines.append(f"{_cell(_label(row))}: since the base ({_cell(document.get('baseline'))}): error"
                          f" {regression['baseline error']:.2%} -> {row[ERROR]:.2%} ({regression['error delta'] * 100:+.2f} pp,"
                          f" allowed +{regression['max error increase'] * 100:.2f} pp); rate"
                          f" {regression['baseline rate']:.2f}x -> {row[RATE]:.2f}x")
         for part in ("window", "pareto", "strict"):
             found = row.get(part)
-            if isinstance(found, dict) and found.get("status") == "failed":
+            if isinstance(found, dict) and found.get("status") == Status.FAILED:
                 lines.append(_cell(found.get("message")))
     if not lines and document.get("outcome") == "failed":  # a compviz.json written before "errors" was
         lines.append("the run failed for a reason its compviz.json does not record: see summary.md")
@@ -58,7 +59,7 @@ def delta_table(document: dict) -> list[str]:
     lines = ["| configuration | error | Δ error | rate | Δ rate | result |", "|:--|--:|--:|--:|--:|:--|"]
     for row in compared:
         r = row["regression"]
-        result = {"failed": "❌ fail", "passed": "✅ pass"}.get(row.get("verdict"), _cell(row.get("verdict")))
+        result = {Verdict.FAILED: "❌ fail", Verdict.PASSED: "✅ pass"}.get(row.get("verdict"), _cell(row.get("verdict")))
         lines.append(f"| {_cell(_label(row))} | {row[ERROR]:.2%} | {r['error delta'] * 100:+.2f} pp |"
                      f" {row[RATE]:.2f}x | {r['rate delta']:+.2f}x | {result} |")
     return lines if compared else []
@@ -72,8 +73,8 @@ def mermaid_trends(records: list[dict], document: dict, baseline_mode: str = "fp
     by_key = {(s.model, s.key): s for series in trends(records, baseline_mode).values() for s in series}
     from ..baseline.load import key_of
 
-    ranked = sorted((row for row in document.get("rows", []) if row.get("verdict") not in ("reference", None)),
-                    key=lambda row: (row.get("verdict") != "failed",
+    ranked = sorted((row for row in document.get("rows", []) if row.get("verdict") not in (Verdict.REFERENCE, None)),
+                    key=lambda row: (row.get("verdict") != Verdict.FAILED,
                                      -abs((row.get("regression") or {}).get("error delta", 0.0))))
     blocks = []
     for row in ranked:
@@ -104,7 +105,7 @@ def comment_markdown(document: dict, records: list[dict] | None = None, artifact
     inputs = document.get("inputs", [])
     passed_count = sum(entry.get("gates passed", 0) for entry in inputs)
     failed_count = sum(entry.get("gates failed", 0) for entry in inputs)
-    icon = "✅" if document.get("outcome") == "passed" else "❌"
+    icon = "✅" if document.get("outcome") == Outcome.PASSED else "❌"
     head = [MARKER, f"## {icon} Compression gates: {passed_count} passed, {failed_count} failed"
             f" (run {_cell(document.get('outcome'))})", ""]
     if document.get("baseline"):

@@ -8,7 +8,6 @@ Exit status: 0 written / posted; 1 the post failed; 2 usage error (no compviz.js
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -54,16 +53,15 @@ def comment_main(argv: list[str]) -> int:
     from .comment import comment_markdown
 
     report = Path(args.report) / "compviz.json"
+    from ..baseline.document import NotARunDocument, read_run_document
+
     try:
-        document = json.loads(report.read_text(encoding="utf-8"))
+        document = read_run_document(report)
     except FileNotFoundError:
         print(f"compviz comment: error: {report}: no such file (run the gates first)", file=sys.stderr)
         return EXIT_USAGE
-    except (OSError, ValueError) as exc:
-        print(f"compviz comment: error: {report}: not readable as JSON ({exc})", file=sys.stderr)
-        return EXIT_USAGE
-    if not isinstance(document, dict) or document.get("schema") != "pytest-compviz/run":
-        print(f"compviz comment: error: {report}: not a pytest-compviz run", file=sys.stderr)
+    except NotARunDocument as exc:
+        print(f"compviz comment: error: {report}: {exc.reason}", file=sys.stderr)
         return EXIT_USAGE
     records = None
     if args.history:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..atomic import atomic_write
-from ..core.ledger import FAILED, NOT_RUN, PASSED, SCHEMA, XFAILED, Ledger, row_verdicts
+from ..core.ledger import FAILED, NOT_RUN, PASSED, SCHEMA, UNCHECKED, XFAILED, Ledger, Outcome, Status, row_verdicts
 
 
 @dataclass
@@ -25,7 +25,7 @@ class InputReport:
     written: list = field(default_factory=list)  # (artifact path, its model)
     tables: dict = field(default_factory=dict)  # a written table's path -> the cells it was made from
     error: str | None = None  # its artifacts could not be written
-    schema: str = PASSED  # the ledger's status of the file's schema item
+    schema: Status = PASSED  # the ledger's status of the file's schema item
 
     @property
     def schema_failed(self) -> bool:
@@ -62,28 +62,22 @@ class RunOutputs:
     errors: list[str] = field(default_factory=list)  # each fails the run
     notes: list[str] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)  # stale artifacts of inputs that failed validation
-    outcome: str = PASSED
+    outcome: Outcome = Outcome.PASSED
     markdown: str = ""
     interrupted: bool = False  # the run, or the drawing at its end, was interrupted
     saved: bool = False  # the baseline was saved
 
 
-def outcome_of(reports: list[InputReport], interrupted: bool, errors=()) -> str:
+def outcome_of(reports: list[InputReport], interrupted: bool, errors=()) -> Outcome:
     """``errors``: what already fails the run (a baseline that compares nothing, an output not
     written, a failed save): such a run is no baseline either."""
     if interrupted:
-        return "was interrupted"
+        return Outcome.WAS_INTERRUPTED
     if errors or any(not r.run.valid for r in reports) or any(r.counts()[1] for r in reports):
-        return "failed"
+        return Outcome.FAILED
     if not reports or any(r.counts()[2] for r in reports):
-        return "incomplete"  # some checks did not run: those rows are no baseline
-    return PASSED
-
-
-# What summary.md and compviz.json say from the moment a run that will write them starts until
-# its record is written: a run that ends in any other way (killed, a second Ctrl-C, an internal
-# error) leaves this, never an earlier run's "passed" beside this run's files.
-DID_NOT_FINISH = "did not finish"
+        return Outcome.INCOMPLETE  # some checks did not run: those rows are no baseline
+    return Outcome.PASSED
 
 
 def mark_started(options) -> str | None:
@@ -95,7 +89,7 @@ def mark_started(options) -> str | None:
 
     output_dir = options.output_dir
     previous = _previous_artifacts(output_dir)
-    document = run_document([], [], None, outcome=DID_NOT_FINISH, baseline=None,
+    document = run_document([], [], None, outcome=Outcome.DID_NOT_FINISH, baseline=None,
                             notes=["the run that writes this folder started and has not finished (or was"
                                    " stopped): no outcome"], **{"previous artifacts": previous})
     try:
@@ -265,12 +259,7 @@ def _vouched(row: dict) -> bool:
     statuses = [gate["status"] for gate in row.get("gates") or []]
     statuses += [row[part]["status"] for part in ("regression", "pareto", "strict")
                  if isinstance(row.get(part), dict) and "status" in row[part]]
-    return NOT_RUN not in statuses and XFAILED not in statuses
-
-
-# A saved baseline's outcome when the run failed only because rows were better than the old
-# baseline (fail-on-improvement): a refreshed reference, which later runs may compare with.
-IMPROVED = "improved"
+    return not any(status in UNCHECKED for status in statuses)
 
 
 def _save(out: RunOutputs, document: dict, options) -> None:
@@ -283,8 +272,8 @@ def _save(out: RunOutputs, document: dict, options) -> None:
     unvouched = [row for row in document["rows"] if not _vouched(row)]
     keep = {key_of(row) for row in unvouched}
     saved = {**document, "rows": [row for row in document["rows"] if _vouched(row)]}
-    if document.get("outcome") == FAILED:  # saved anyway: its only failures were rows that got better
-        saved["outcome"] = IMPROVED
+    if document.get("outcome") == Outcome.FAILED:  # saved anyway: its only failures were rows that got better
+        saved["outcome"] = Outcome.IMPROVED
     shown = options.shown(options.save_baseline)
     try:
         save_baseline(options.save_baseline, saved, shown, keep)

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..baseline.document import result_rows, run_document
 from ..core.gates import GATED, REGRESSION
 from ..core.window import WINDOW
-from ..core.ledger import FAILED, NOT_RUN, PASSED, XFAILED
+from ..core.ledger import FAILED, NOT_RUN, PASSED, XFAILED, Verdict
 from ..config.rules import MAX_ERROR, PARETO
 from ..core.messages import check_message, dominance_figures, plural
 from ..spec import ERROR, RATE
@@ -91,7 +91,7 @@ def run_rows(report) -> list[dict]:
         row.update(row_figures(run.results.derived, gates.index))
         if gates.index in run.results.paired:
             row["paired"] = [pairing.figures() for pairing in run.results.paired[gates.index]]
-        row["verdict"] = "reference" if gates.is_baseline else report.verdicts[gates.index].verdict
+        row["verdict"] = Verdict.REFERENCE if gates.is_baseline else report.verdicts[gates.index].verdict
     return rows
 
 
@@ -111,7 +111,7 @@ def run_json(reports, baseline, commit: str | None, outcome: str, notes=(), sett
             "problems": [str(p) for p in report.run.problems],
             "gates passed": passed, "gates failed": failed, "gates not run": not_run,
             "gates xfailed": report.xfailed(),
-            "schema": report.schema if report.run.valid else "failed",
+            "schema": report.schema if report.run.valid else FAILED,
             "regressions": sum(1 for r in file_rows if r["regression"] and r["regression"]["status"] == FAILED),
             "new rows": list(gates.new_rows) if gates else [],
             "missing rows": list(gates.missing_rows) if gates else [],
@@ -149,7 +149,7 @@ def _delta(row) -> str:
     return f"{r.error_delta * 100:+.2f} pp, {r.rate_delta:+.2f}x"
 
 
-_RESULT = {FAILED: "❌ FAIL", PASSED: "✅ pass", NOT_RUN: "⏸ not run", XFAILED: "⚠️ xfail", "ungated": "ungated"}
+_RESULT = {FAILED: "❌ FAIL", PASSED: "✅ pass", NOT_RUN: "⏸ not run", XFAILED: "⚠️ xfail", Verdict.UNGATED: "ungated"}
 
 
 def _cell(text: str) -> str:
@@ -201,9 +201,9 @@ def summary_markdown(reports, baseline, output_dir: Path, notes=(), errors=(), i
             ordered = sorted((r for r in rows if not r.is_baseline or r.outcomes),
                              key=lambda r: verdicts[r.index].verdict != FAILED)
             for row in ordered:
-                figures = dict(row.properties)
-                error = f"{figures[ERROR]:.1%}" + (f" ± {row.error_stderr * 100:.1f} pp" if row.error_stderr is not None else "")
-                lines.append(f"| {_cell(row.label)} | {error} | {figures[RATE]:.1f}x | "
+                figures = row.figures
+                error = f"{figures.error:.1%}" + (f" ± {row.error_stderr * 100:.1f} pp" if row.error_stderr is not None else "")
+                lines.append(f"| {_cell(row.label)} | {error} | {figures.rate:.1f}x | "
                              f"{_cell(_limits(row))} | {_delta(row)} | {_RESULT[verdicts[row.index].verdict]} |")
             sections.append("\n".join(lines) + "\n")
             for row in ordered:
@@ -252,11 +252,11 @@ def _pareto_lines(rows) -> list[str]:
                      if o.check.name == MAX_ERROR})
     parts = []
     for limit, source in limits:
-        within = [row for row in compared if dict(row.properties)[ERROR] <= limit + 1e-12]
+        within = [row for row in compared if row.figures.error <= limit + 1e-12]
         # The highest rate, then the lowest error, then the file's order.
-        best = min(within, key=lambda r: (-dict(r.properties)[RATE], dict(r.properties)[ERROR]), default=None)
+        best = min(within, key=lambda r: (-r.figures.rate, r.figures.error), default=None)
         found = "none within" if best is None else (
-            f"{_cell(best.label)}, {dict(best.properties)[RATE]:.1f}x at {dict(best.properties)[ERROR]:.1%}")
+            f"{_cell(best.label)}, {best.figures.rate:.1f}x at {best.figures.error:.1%}")
         parts.append(f"{limit:.1%} ({_cell(source)}): {found}")
     if parts:
         lines.append("\nBest compression within each rule's error limit: " + "; ".join(parts))

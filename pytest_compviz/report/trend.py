@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..baseline.load import key_of
+from ..core.ledger import Verdict
 from ..spec import ERROR, MODE, PLOT_NAME, RATE
 
 
@@ -33,7 +34,7 @@ def trends(records: list[dict], baseline_mode: str = "fp32") -> dict[str, list[S
     found: dict[tuple, Series] = {}
     for number, record in enumerate(records):
         for row in record["rows"]:
-            if row.get(MODE) == baseline_mode or row.get("verdict") in ("reference", "not run"):
+            if row.get(MODE) == baseline_mode or row.get("verdict") in (Verdict.REFERENCE, Verdict.NOT_RUN):
                 continue
             try:
                 key, error, rate = key_of(row), float(row[ERROR]), float(row[RATE])
@@ -49,7 +50,7 @@ def trends(records: list[dict], baseline_mode: str = "fp32") -> dict[str, list[S
             series.errors.append(error)
             series.stderrs.append(float(stderr) if isinstance(stderr, (int, float)) else None)
             series.rates.append(rate)
-            series.failed.append(row.get("verdict") == "failed")
+            series.failed.append(row.get("verdict") == Verdict.FAILED)
             series.runs.append(number)
     by_model: dict[str, list[Series]] = {}
     for series in found.values():
