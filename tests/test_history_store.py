@@ -5,6 +5,7 @@ Pure functions over a temporary folder: fast."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -34,16 +35,17 @@ def test_a_simple_script_reads_the_file_and_rows_of_other_keys_keep_them(tmp_pat
     first["rows"].append(odd)
     append_record(tmp_path / "h", "h", first, keep=100)
     append_record(tmp_path / "h", "h", _record(2), keep=100)
-    lines = (tmp_path / "h" / "runs.jsonl").read_text().splitlines()
-    script = []  # what docs/ci-loop.md tells a script to do
-    for line in lines:
-        record = json.loads(line)
-        assert record["version"] == 2
-        script.append([dict(zip(record["columns"], row)) if isinstance(row, list) else row for row in record["rows"]])
-    assert script == [first["rows"], _record(2)["rows"]]
+    docs = (Path(__file__).parent.parent / "docs" / "ci-loop.md").read_text(encoding="utf-8")
+    snippet = docs.split("```python\n", 1)[1].split("```", 1)[0]  # the page's script, as a user copies it
+    script = []
+    exec(snippet.replace('".compviz-history/runs.jsonl"', repr(str(tmp_path / "h" / "runs.jsonl")))
+         .replace('"rows")', '"rows"))').replace("print(", "script.append(("), {"script": script})
+    assert script == [(f"{1:040x}"[:10], "passed", 4, "rows"), (f"{2:040x}"[:10], "passed", 3, "rows")]
+    for line in (tmp_path / "h" / "runs.jsonl").read_text().splitlines():
+        assert json.loads(line)["version"] == 2
     records = read_history(tmp_path / "h", "h")
     assert records[0]["branch"] == 'weird,"rows":[],"columns":"x'
-    assert [r["rows"] for r in records] == script
+    assert [r["rows"] for r in records] == [first["rows"], _record(2)["rows"]]
     assert "own model" not in records[0]["rows"][-1]  # missing, not null: its model still counts
 
 
