@@ -32,6 +32,7 @@ class Repo:
     def __init__(self, folder: Path):
         self.folder = folder
         self.csv = CsvWriter(folder)
+        self.commits = 0
         self.git("init", "-q", "-b", "main")
         self.git("config", "user.email", "ci@example.org")
         self.git("config", "user.name", "ci")

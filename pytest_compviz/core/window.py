@@ -17,6 +17,7 @@ is never "no boundary".
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from statistics import NormalDist
 
@@ -39,7 +40,7 @@ class Window:
     """The earlier passing runs of each configuration (RowKey -> points, oldest first), at most
     ``size`` each, and where they came from, for messages."""
 
-    points: dict
+    points: Mapping  # RowKey -> points; history.reference.WindowPoints reads the history as asked
     size: int
     source: str  # e.g. "history .compviz-history"
 

@@ -6,6 +6,7 @@ configuration's window gate predicts from. Each choice is said in a note."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from ..baseline.document import settings_record
@@ -45,7 +46,8 @@ def run_reference(options) -> tuple[Baseline | None, Window | None, list[str]]:
         baseline, notes = choose(records, facts, history, folder, options.baseline_missing, wanted)
     window = None
     if history.window is not None:
-        window = window_of([r for r in records if wanted.refusal(r) is None], lineage(folder), history.window,
+        window = window_of([r for r in records if wanted.refusal(r, inputs=False) is None], lineage(folder),
+                           history.window,
                            history.shown)
         notes.append(f"window gate: each configuration's error against the last {history.window} passing runs"
                      f" of history {history.shown} on this commit's line")
@@ -60,12 +62,15 @@ class Wanted:
     def __init__(self, inputs: frozenset[str], settings: dict):
         self.inputs, self.settings = inputs, settings
 
-    def refusal(self, record: dict) -> str | None:
-        """Why ``record`` cannot be compared with this run; None when it can."""
-        held = {row.get("input") for row in _vouched_rows(record) if isinstance(row, dict)}
-        missing = sorted(self.inputs - held)
-        if missing:
-            return f"holds no passing rows of {', '.join(missing)}"
+    def refusal(self, record: dict, inputs: bool = True) -> str | None:
+        """Why ``record`` cannot be compared with this run; None when it can. ``inputs`` False: its
+        settings only, read from its header (the window's points are per input already, and
+        reading every record's rows is what the history's lazy reading avoids)."""
+        if inputs:
+            held = {row.get("input") for row in _vouched_rows(record)}
+            missing = sorted(self.inputs - held)
+            if missing:
+                return f"holds no passing rows of {', '.join(missing)}"
         try:
             check_settings(record, self.settings, "run")
         except BaselineError as exc:
@@ -174,11 +179,28 @@ def _previous_run(records, facts: GitFacts, history, wanted: Wanted):
 
 def window_of(records: list[dict], ancestry: set[str] | None, size: int, shown: str) -> Window:
     """Per configuration, the passing runs of commits HEAD descends from (all runs outside git),
-    oldest first, the newest ``size`` of each."""
-    points: dict = {}
-    for record in records:
-        if ancestry is not None and record.get("commit") not in ancestry:
-            continue
+    oldest first, the newest ``size`` of each. The records' rows are decoded newest first, only as
+    far back as a configuration asked for needs (``WindowPoints``)."""
+    eligible = [record for record in records if ancestry is None or record.get("commit") in ancestry]
+    return Window(WindowPoints(eligible, size), size, f"history {shown}")
+
+
+class WindowPoints(Mapping):
+    """Configuration (RowKey) -> its newest ``size`` passing points, oldest first. Asking for one
+    decodes records from the newest back until it has ``size`` points or the records run out, so a
+    run whose configurations all ran lately reads the rows of about ``size`` records, not all."""
+
+    def __init__(self, records: list[dict], size: int):
+        self._pending = records[::-1]  # newest first
+        self._next = 0
+        self._size = size
+        self._found: dict = {}  # key -> points, newest first
+
+    def _decode_next(self) -> bool:
+        if self._next >= len(self._pending):
+            return False
+        record = self._pending[self._next]
+        self._next += 1
         for row in record["rows"]:
             if row.get("verdict") != "passed":
                 continue
@@ -188,7 +210,24 @@ def window_of(records: list[dict], ancestry: set[str] | None, size: int, shown: 
             except (KeyError, TypeError, ValueError):
                 continue
             stderr = row.get(f"{ERROR} stderr")
-            points.setdefault(key, []).append(Point(record.get("commit"), error,
-                                                    float(stderr) if isinstance(stderr, (int, float)) else None))
-    return Window({key: tuple(found[-size:]) for key, found in points.items()}, size, f"history {shown}")
+            self._found.setdefault(key, []).append(
+                Point(record.get("commit"), error, float(stderr) if isinstance(stderr, (int, float)) else None))
+        return True
 
+    def __getitem__(self, key) -> tuple:
+        while len(self._found.get(key, ())) < self._size and self._decode_next():
+            pass
+        if key not in self._found:
+            raise KeyError(key)
+        return tuple(self._found[key][: self._size][::-1])
+
+    def _all(self) -> dict:
+        while self._decode_next():
+            pass
+        return self._found
+
+    def __iter__(self):
+        return iter(list(self._all()))
+
+    def __len__(self) -> int:
+        return len(self._all())

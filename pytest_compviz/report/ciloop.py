@@ -29,8 +29,12 @@ def record_and_trend(out, document: dict, options, draw: bool = True) -> str:
         out.errors.append(f"history not written: {history.shown}: {exc.strerror or exc}")
         return ""
     models = {str(row.get("model")) for row in document["rows"]}
-    by_model = {model: series for model, series in trends(records, options.settings.baseline_mode).items()
-                if model in models}
+    try:  # the records' rows are decoded here (read_history reads headers): a damaged line says so now
+        by_model = {model: series for model, series in trends(records, options.settings.baseline_mode).items()
+                    if model in models}
+    except HistoryError as exc:
+        out.errors.append(f"history not read: {exc}")
+        return ""
     lines = ["## History", "", f"This run was appended to `{history.shown}` ({len(records)} runs kept)."]
     if draw:
         written = []

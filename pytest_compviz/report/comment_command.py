@@ -70,7 +70,11 @@ def comment_main(argv: list[str]) -> int:
         except HistoryError as exc:
             print(f"compviz comment: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
-    text = comment_markdown(document, records, args.artifact)
+    try:
+        text = comment_markdown(document, records, args.artifact)
+    except HistoryError as exc:  # a record whose rows are damaged (they are decoded as used)
+        print(f"compviz comment: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         atomic_write(Path(args.output), text.encode("utf-8"))
     except OSError as exc:
