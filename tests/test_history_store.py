@@ -131,3 +131,33 @@ def test_a_tampered_row_is_an_error_naming_the_line_not_a_traceback_or_an_infini
     (folder / "runs.jsonl").write_text(line + "\n")
     with pytest.raises(HistoryError, match=r"^history h/runs.jsonl:1: not a pytest-compviz history record"):
         read_history(folder, "h")[0]["rows"]
+
+
+def test_the_linear_step_scan_finds_the_split_the_direct_one_does():
+    """report.trend.step_change scans with running sums; the split and the means it reports are
+    those of the direct computation (every split's squared deviations summed anew)."""
+    import random
+
+    from pytest_compviz.report.trend import Series, step_change
+
+    def direct(errors):
+        costs = []
+        for at in range(1, len(errors)):
+            left, right = errors[:at], errors[at:]
+            m1, m2 = sum(left) / len(left), sum(right) / len(right)
+            costs.append((sum((e - m1) ** 2 for e in left) + sum((e - m2) ** 2 for e in right), at))
+        return min(costs)[1]
+
+    rng = random.Random(7)
+    found = 0
+    for trial in range(200):
+        n = rng.randint(3, 40)
+        at = rng.randint(1, n - 1)
+        errors = [0.05 + rng.gauss(0, 0.0005) + (0.01 if i >= at else 0.0) * (trial % 2) for i in range(n)]
+        series = Series("m", "int4", ("r.csv", "m", "int4", 1.0, 0.0, None), errors=errors, stderrs=[None] * n)
+        step = step_change(series)
+        if step is not None:
+            found += 1
+            assert step.at == direct(errors)
+            assert step.before == pytest.approx(sum(errors[:step.at]) / step.at, abs=1e-15)
+    assert found >= 90  # the series with a 1 pp step (every other trial) are found

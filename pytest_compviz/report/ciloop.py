@@ -13,7 +13,7 @@ def record_and_trend(out, document: dict, options, draw: bool = True) -> str:
     from ..history.git import git_facts
     from ..history.reference import git_folder
     from ..history.store import HistoryError, append_record, read_history, record_of
-    from .trend import draw_trend, step_changes, trends
+    from .trend import TREND_RUNS, draw_trend, step_changes, trends
 
     history = options.history
     if not document.get("rows"):
@@ -29,8 +29,9 @@ def record_and_trend(out, document: dict, options, draw: bool = True) -> str:
         out.errors.append(f"history not written: {history.shown}: {exc.strerror or exc}")
         return ""
     models = {str(row.get("model")) for row in document["rows"]}
+    recent = records[-TREND_RUNS:]
     try:  # the records' rows are decoded here (read_history reads headers): a damaged line says so now
-        by_model = {model: series for model, series in trends(records, options.settings.baseline_mode).items()
+        by_model = {model: series for model, series in trends(recent, options.settings.baseline_mode).items()
                     if model in models}
     except HistoryError as exc:
         out.errors.append(f"history not read: {exc}")
@@ -41,7 +42,7 @@ def record_and_trend(out, document: dict, options, draw: bool = True) -> str:
         for model, series in sorted(by_model.items()):
             path = options.output_dir / f"{slug(model)}.trend.png"
             try:
-                atomic_write(path, draw_trend(model, series, records))
+                atomic_write(path, draw_trend(model, series, recent))
                 out.files.append(path)
                 written.append(path.name)
             except OSError as exc:

@@ -68,9 +68,10 @@ def delta_table(document: dict) -> list[str]:
 def mermaid_trends(records: list[dict], document: dict, baseline_mode: str = "fp32") -> list[str]:
     """Up to ``TREND_CHARTS`` xychart blocks: the failed configurations first, then those whose
     error moved most against the base; each over its last ``TREND_RUNS`` runs."""
+    from . import trend
     from .trend import trends
 
-    by_key = {(s.model, s.key): s for series in trends(records, baseline_mode).values() for s in series}
+    by_key = {(s.model, s.key): s for series in trends(records[-trend.TREND_RUNS:], baseline_mode).values() for s in series}
     from ..baseline.load import key_of
 
     ranked = sorted((row for row in document.get("rows", []) if row.get("verdict") not in (Verdict.REFERENCE, None)),

@@ -28,6 +28,12 @@ class Series:
     runs: list = field(default_factory=list)  # index of the run in the history
 
 
+# The trend plots, the step-change report and the comment's charts look at the newest runs only: a
+# bounded history still holds up to 1.25 x keep runs per configuration, and decoding all of them
+# for a picture would cost most of a run's time.
+TREND_RUNS = 200
+
+
 def trends(records: list[dict], baseline_mode: str = "fp32") -> dict[str, list[Series]]:
     """Model -> its configurations' series, in the history's order; the reference rows (the
     baseline mode's) are 0% and 1.0x by definition and are left out."""
@@ -79,18 +85,26 @@ def step_change(series: Series) -> Step | None:
     """The single split of the series into before / after that leaves the least squared deviation
     from the two means, when the move between the means stands out from the scatter within them
     (three standard deviations) and from the runs' own standard errors (three)."""
-    errors = series.errors
-    n = len(errors)
+    n = len(series.errors)
     if n < 2:
         return None
-    best = None
+    # Running sums make the scan linear (a long history has thousands of runs per configuration);
+    # the errors are centred first, so the sums of squares keep their precision.
+    centre = sum(series.errors) / n
+    errors = [e - centre for e in series.errors]
+    total, total_sq = sum(errors), sum(e * e for e in errors)
+    best, left, left_sq = None, 0.0, 0.0
     for at in range(1, n):
-        left, right = errors[:at], errors[at:]
-        m1, m2 = sum(left) / len(left), sum(right) / len(right)
-        cost = sum((e - m1) ** 2 for e in left) + sum((e - m2) ** 2 for e in right)
+        left += errors[at - 1]
+        left_sq += errors[at - 1] ** 2
+        right, right_sq = total - left, total_sq - left_sq
+        cost = (left_sq - left * left / at) + (right_sq - right * right / (n - at))
         if best is None or cost < best[0] - 1e-18:
-            best = (cost, at, m1, m2)
-    cost, at, before, after = best
+            best = (cost, at)
+    at = best[1]
+    before_runs, after_runs = series.errors[:at], series.errors[at:]
+    before, after = sum(before_runs) / at, sum(after_runs) / (n - at)
+    cost = sum((e - before) ** 2 for e in before_runs) + sum((e - after) ** 2 for e in after_runs)
     within = math.sqrt(cost / (n - 2)) if n > 2 else 0.0
     known = [s for s in series.stderrs if s is not None]
     noise = math.sqrt(sum(s * s for s in known) / len(known)) if known else 0.0
