@@ -6,6 +6,7 @@ the same history."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import io
 import math
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ class Series:
     runs: list = field(default_factory=list)  # index of the run in the history
 
 
-def trends(records: list[dict], baseline_mode: str = "fp32") -> dict[str, list[Series]]:
+def trends(records: Sequence[dict], baseline_mode: str = "fp32") -> dict[str, list[Series]]:
     """Model -> its configurations' series, in the history's order; the reference rows (the
     baseline mode's) are 0% and 1.0x by definition and are left out."""
     found: dict[tuple, Series] = {}
@@ -90,6 +91,7 @@ def step_change(series: Series) -> Step | None:
         cost = sum((e - m1) ** 2 for e in left) + sum((e - m2) ** 2 for e in right)
         if best is None or cost < best[0] - 1e-18:
             best = (cost, at, m1, m2)
+    assert best is not None  # n >= 2: the first split is always taken
     cost, at, before, after = best
     within = math.sqrt(cost / (n - 2)) if n > 2 else 0.0
     known = [s for s in series.stderrs if s is not None]
@@ -104,7 +106,7 @@ def step_changes(by_model: dict[str, list[Series]]) -> list[Step]:
             if (step := step_change(series)) is not None]
 
 
-def draw_trend(model: str, series_list: list[Series], records: list[dict]) -> bytes:
+def draw_trend(model: str, series_list: list[Series], records: Sequence[dict]) -> bytes:
     """The trend PNG of one model: error (%) with its stderr band above, rate below, over the runs
     (labelled by commit); failed runs are red crosses."""
     import matplotlib
@@ -115,7 +117,8 @@ def draw_trend(model: str, series_list: list[Series], records: list[dict]) -> by
         figure = Figure(figsize=(13, 6.5), dpi=100)
         FigureCanvasAgg(figure)
         error_axes, rate_axes = figure.subplots(2, 1, sharex=True, height_ratios=(2, 1))
-        colors = matplotlib.colormaps["tab10"].colors
+        # tab10 is a ListedColormap; the registry's type says only Colormap, which has no colors
+        colors = matplotlib.colormaps["tab10"].colors  # type: ignore[attr-defined]
         bad_points = []  # failed runs, drawn last so the legend names them once, at its end
         for number, series in enumerate(sorted(series_list, key=lambda s: s.label)):
             color = colors[number % len(colors)]
