@@ -159,6 +159,7 @@ def _report(options, verbose: bool = False) -> int:
             print(f"warning: {text}", file=sys.stderr)
         if not run.valid:
             continue
+        assert run.gates is not None  # a valid run has its gates (core.pipeline.run_file sets both)
         for row in run.gates.rows:
             for check in row.check_names():
                 status = row.expected_status(check)

@@ -3,6 +3,7 @@ saving different models into one file at once both keep their rows."""
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 import os
 import time
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ from .document import NotARunDocument, dumps, read_run_document
 from .load import BaselineError, check_settings, key_of
 
 
-def save_baseline(path: Path, document: dict, shown: str, keep: set = frozenset()) -> None:
+def save_baseline(path: Path, document: dict, shown: str, keep: AbstractSet = frozenset()) -> None:
     """Merge ``document`` into ``path`` (see ``merged``) and write it atomically, under a lock
     file beside it. ``keep``: keys of rows this run did not check (not run): their saved values
     stay. Raises ``BaselineError`` (the file left as it was) or ``OSError``. A symlink is written
@@ -53,7 +54,7 @@ def _locked(lock: Path, timeout: float = 60.0):
         lock.unlink(missing_ok=True)
 
 
-def merged(existing: Path, document: dict, shown: str | None = None, keep: set = frozenset()) -> dict:
+def merged(existing: Path, document: dict, shown: str | None = None, keep: AbstractSet = frozenset()) -> dict:
     """``document`` plus the rows and inputs of ``existing`` this run did not cover: a run over
     some models never drops the saved rows of the others."""
     if not existing.exists():
@@ -75,7 +76,7 @@ def merged(existing: Path, document: dict, shown: str | None = None, keep: set =
         raise BaselineError(f"{shown}: exists but its rows are malformed ({exc!r}); not overwritten") from None
 
 
-def _merged(old: dict, document: dict, keep: set) -> dict:
+def _merged(old: dict, document: dict, keep: AbstractSet) -> dict:
     # An old row is replaced when this run has its configuration, or re-saved its input and model
     # (so a row removed from that file goes); rows of other inputs and models stay, and so do the
     # rows this run did not check.

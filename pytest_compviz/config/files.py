@@ -58,10 +58,9 @@ class FileConfig:
     tolerance: str | None = None  # regression-tolerance, as written
     table_format: str | None = None
     fail_on_improvement: bool | None = None
-    history: str | None = None
+    history: str | None = None  # the CI loop's history folder (config.history)
     root: Path = field(default_factory=Path.cwd)  # relative paths in the file are relative to this
     deprecations: tuple[str, ...] = ()  # former key names this file used
-    history: str | None = None  # the CI loop's history folder (config.history)
 
 
 def load_config(path: Path, *, whole_file_is_table: bool = False) -> FileConfig:

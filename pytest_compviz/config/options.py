@@ -208,6 +208,7 @@ def _tolerances(option_value: dict | None, option: str, file_config: FileConfig)
     source names a part that was not given as the default."""
     found, source = option_value, option
     if found is None and file_config.tolerance is not None:
+        assert file_config.path is not None  # the tolerance was read from that file
         source = f"regression-tolerance, {file_config.path.name}"
         try:
             found = parse_tolerance(file_config.tolerance, source)

@@ -5,7 +5,9 @@ the sentences are built in ``messages``; whether a check ran is the ledger's bus
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, cast
 
 from ..config.rules import (BOUND, FAIL_ON_IMPROVEMENT, MAX_ERROR_INCREASE, MAX_RATE_DECREASE, PARETO,
                             SIGNIFICANCE, TOLERANCES, Check, Rule, Tolerances, loosened, winning_checks,
@@ -16,7 +18,10 @@ from .names import short
 from .noise import delta_stderr, error_stderr, metric_stderr
 from .paired_gates import KINDS as PAIRED_KINDS, outcomes as paired_outcomes
 from .regression import Regression, input_name, row_key
-from .window import WINDOW
+from .window import WINDOW, WindowVerdict
+
+if TYPE_CHECKING:
+    from .pairing import TaskPairing
 
 REGRESSION = "regression"  # the check name of the comparison with the baseline run
 GATED = "gated"  # --compviz-strict's check of a row no rule gates
@@ -33,7 +38,7 @@ class Outcome:
     stderr: float | None = None  # the value's standard error, when a rule's bound uses it
     z: float | None = None  # bound = "upper": the limit holds for value + z * stderr (max) or - (min)
     xfail: str | None = None  # the rule that set this check expects it to fail, for this reason
-    detail: object = None  # a paired check's pairing (core.pairing.TaskPairing) its value comes from
+    detail: TaskPairing | None = None  # a paired check's pairing (core.pairing.TaskPairing) its value comes from
 
     @property
     def bounded(self) -> float | None:
@@ -47,7 +52,7 @@ class Outcome:
 class Dominator:
     """The row of the same model that dominates a row (``core.pareto``), with its figures."""
 
-    index: object
+    index: Hashable  # the dominating row's index in ``Results.derived``
     label: str
     error: float
     rate: float
@@ -65,7 +70,7 @@ class Figures:
 
 @dataclass(frozen=True)
 class RowGates:
-    index: object  # the row's index in ``Results.derived``
+    index: Hashable  # the row's index in ``Results.derived``
     label: str  # how messages name the row: "int4 (data-free)", "MODEL: int4" in multi-model files
     line: int
     model: str
@@ -82,7 +87,7 @@ class RowGates:
     dominated_by: Dominator | None = None  # None on the Pareto front, and for the baseline row
     pareto: Rule | None = None  # the rule whose ``pareto = true`` gives the row its pareto check
     loosened: tuple = ()  # (configured check, rule, command-line check, rule): see rules.loosened
-    window: object | None = None  # core.window.WindowVerdict: the opt-in window gate over the history
+    window: WindowVerdict | None = None  # the opt-in window gate over the history
 
     @property
     def properties(self) -> list[tuple[str, object]]:
@@ -111,10 +116,12 @@ class RowGates:
     def expected_pass(self, check: str) -> bool:
         """What the data says about ``check`` (whether it ran is another matter)."""
         if check == REGRESSION:
+            assert self.regression is not None  # the check exists only for a row with a regression
             return self.regression.passed
         if check == GATED:
             return False
         if check == WINDOW:
+            assert self.window is not None  # the check exists only for a row with a window verdict
             return self.window.passed
         if check == PARETO:
             return self.dominated_by is None
@@ -195,7 +202,8 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
             checks = winning_checks(matching)
             settings = winning_settings(matching)
             loose = loosened(matching)
-            z = settings[SIGNIFICANCE][0] if SIGNIFICANCE in settings else None
+            # config.rules._setting made significance a float and fail-on-improvement a bool
+            z = cast(float, settings[SIGNIFICANCE][0]) if SIGNIFICANCE in settings else None
             bound = BOUND in settings
             for check, rule in checks.values():
                 if check.kind == PARETO:
@@ -222,7 +230,7 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
                                                            baseline_mode, has_lora)
                     spread = (delta_stderr(row, reference, previous, before_reference, metrics)
                               if reference is not None else None)
-                    fail_on_improvement = (settings[FAIL_ON_IMPROVEMENT][0] if FAIL_ON_IMPROVEMENT in settings
+                    fail_on_improvement = (cast(bool, settings[FAIL_ON_IMPROVEMENT][0]) if FAIL_ON_IMPROVEMENT in settings
                                            else tolerances.fail_on_improvement)
                     regression = _regression(previous, row, checks, tolerances, spread, z, fail_on_improvement,
                                              strict)
@@ -352,7 +360,9 @@ def _outcome(check: Check, rule: Rule, cell, stderr=None, z=None, xfail=None) ->
     if value in (float("inf"), float("-inf")):  # an extra column pandera did not check
         return Outcome(check, rule, None, False, "not finite", cell)
     outcome = Outcome(check, rule, value, False, stderr=stderr, z=z if stderr is not None else None, xfail=xfail)
-    return replace(outcome, passed=check.passes(outcome.bounded))
+    bounded = outcome.bounded
+    assert bounded is not None  # the value is a number here, so its bound is one too
+    return replace(outcome, passed=check.passes(bounded))
 
 
 def _plain(value):

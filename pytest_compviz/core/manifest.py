@@ -55,7 +55,7 @@ def lm_eval_metrics(metrics) -> dict[str, tuple[str, str, str]]:
 # The NNCF table's lm-eval columns.
 DEFAULT_LM_EVAL_METRICS = lm_eval_metrics(DEFAULT_METRICS)
 
-Source = tuple[str, str, str]  # (kind, file as shown, sha256)
+Source = tuple[str, str, str | None]  # (kind, file as shown, sha256; None for a file stat()ed, not read)
 
 
 @dataclass(frozen=True)

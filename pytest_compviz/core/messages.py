@@ -22,9 +22,12 @@ def outcome_message(label: str, outcome: Outcome) -> str:
         return f"{label}: column {check.column!r} is not a finite number here (value {outcome.cell!r}) ({rule.source})"
     if outcome.problem == "empty":
         return f"{label}: column {check.column!r} has no value here ({rule.source})"
-    shown_value, shown_limit = shown_pair(check.column, outcome.bounded, check.limit)
+    bounded = outcome.bounded
+    assert outcome.value is not None and bounded is not None  # no problem: the check read a number
+    shown_value, shown_limit = shown_pair(check.column, bounded, check.limit)
     relation = ("<=" if outcome.passed else ">") if check.kind == "max" else (">=" if outcome.passed else "<")
-    if outcome.bounded != outcome.value:  # bound = "upper": the limit holds for the pessimistic bound
+    if bounded != outcome.value:  # bound = "upper": the limit holds for the pessimistic bound
+        assert outcome.stderr is not None  # a bound differs from its value only by z * stderr
         value, _ = shown_pair(check.column, outcome.value, check.limit)
         spread, _ = shown_pair(check.column, outcome.stderr, check.limit)
         spread = spread[:-1] + " pp" if spread.endswith("%") else spread  # points of error, as summary.md says
@@ -51,12 +54,14 @@ def paired_message(label: str, outcome: Outcome) -> str:
                     f" {check.limit:.0f} != {outcome.value:g} ({rule.source})")
         return f"{label}: the number of {what} ops is the reference's, {outcome.value:g} ({rule.source})"
     if check.kind == FLIPS:
+        assert pairing is not None  # a paired check without a problem has its pairing
         f = pairing.flips
         relation = "<=" if outcome.passed else ">"
         return (f"{label}: {pairing.name}: {f.share:.1%} of answers flipped {relation} {_percent(check.limit)}"
                 f" ({f.right_to_wrong} right -> wrong, {f.wrong_to_right} wrong -> right of {f.n} items; accuracy"
                 f" {pairing.reference_accuracy:.1%} -> {pairing.compressed_accuracy:.1%}) ({rule.source})")
     if check.kind == PAIRED_TEST:
+        assert pairing is not None  # a paired check without a problem has its pairing
         f = pairing.flips
         unpaired = pairing.unpaired_stderr
         z_unpaired = f"z = {f.difference / unpaired:.2f}" if unpaired > 0 else "no spread"
@@ -77,10 +82,12 @@ def _percent(share: float) -> str:
 
 
 def regression_message(row: RowGates, baseline_description: str) -> str:
-    text = (f"{row.label}: since the baseline ({baseline_description}): {row.regression.describe()}"
-            f" ({row.regression.source})")
-    if row.regression.hint():
-        text += f"; {row.regression.hint()}"
+    regression = row.regression
+    assert regression is not None  # asked only of a row the baseline run has
+    text = (f"{row.label}: since the baseline ({baseline_description}): {regression.describe()}"
+            f" ({regression.source})")
+    if regression.hint():
+        text += f"; {regression.hint()}"
     return text
 
 
@@ -100,6 +107,7 @@ def dominance_figures(row: RowGates) -> str:
     """``error 8.5% vs 4.1%, rate 7.2x vs 7.2x``: the row's figures and its dominator's, each pair
     with enough decimals to tell its two figures apart when they differ."""
     figures, by = row.figures, row.dominated_by
+    assert by is not None  # asked only of a dominated row
     error = _apart(figures.error * 100, by.error * 100, "%")
     rate = _apart(figures.rate, by.rate, "x")
     return f"error {error[0]} vs {error[1]}, rate {rate[0]} vs {rate[1]}"
@@ -121,6 +129,7 @@ def check_message(row: RowGates, check: str, baseline_description: str = "") -> 
     elif check == PARETO:
         text = pareto_message(row)
     elif check == WINDOW:
+        assert row.window is not None  # the check exists only for a row with a window verdict
         text = f"{row.label}: {row.window.describe()}"
     else:
         text = outcome_message(row.label, next(o for o in row.outcomes if o.check.name == check))

@@ -20,6 +20,7 @@ regression pass as noise.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from ..spec import Metric, stderr_column
 
@@ -35,9 +36,9 @@ def _term_slopes(metric: Metric, r: float, b: float) -> tuple[float, float]:
 def metric_stderr(row: dict, column: str) -> float | None:
     """A metric's standard error in a row, when it has a usable one (validated inputs and loaded
     baselines only hold finite values >= 0 or none)."""
-    value = row.get(stderr_column(column))
+    cell: Any = row.get(stderr_column(column))  # None or anything float() may refuse: caught below
     try:
-        value = float(value)
+        value = float(cell)
     except (TypeError, ValueError):
         return None
     return value if math.isfinite(value) and value >= 0 else None

@@ -10,8 +10,13 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..problems import InputUnusable, InvalidResults, Problem
+
+if TYPE_CHECKING:  # results.py imports pandas: for the checker only, the plugin loads it when a CSV is collected
+    from .gates import FileGates
+    from .results import Results
 
 
 @dataclass(frozen=True)
@@ -21,8 +26,8 @@ class FileRun:
     path: Path  # absolute, normalised: the input's key everywhere
     shown: str  # the path as messages show it
     sha256: str | None
-    results: object | None = None  # core.results.Results, when the file is valid
-    gates: object | None = None  # core.gates.FileGates
+    results: Results | None = None  # when the file is valid
+    gates: FileGates | None = None
     problems: tuple[Problem, ...] = ()
     warnings: tuple[Problem, ...] = ()
 

@@ -143,7 +143,7 @@ def _read_text(path: Path, shown: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _check_delimiter(shown: str, text: str, header: list[str]) -> None:
+def _check_delimiter(shown: str, text: str, header: list[str] | list[None]) -> None:
     """A header with more semicolons (or tabs) than columns was written with that delimiter: say
     so, instead of one wrong-field-count message per row."""
     first_line = text.lstrip("\n").split("\n", 1)[0]

@@ -105,6 +105,7 @@ class Regression:
         error = (f"average relative error {self.baseline_error:.2%} -> {self.error:.2%}"
                  f" ({self.error_delta * 100:+.2f} pp")
         if self.significance is not None and self.z is not None:
+            assert self.delta_stderr is not None  # z is computed from it
             error += (f" ± {self.delta_stderr * 100:.2f} pp, z = {self.z:.2f}, needs z >= {self.significance:g}"
                       " to count")
         error += f", allowed +{self.error_tolerance * 100:.2f} pp)"

@@ -6,6 +6,7 @@ configuration's window gate predicts from. Each choice is said in a note."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -99,7 +100,7 @@ def _short(commit: str | None) -> str:
     return commit[:10] if commit else "(no commit)"
 
 
-def choose(records: list[dict], facts: GitFacts, history, folder: Path, missing: str = "error",
+def choose(records: Sequence[dict], facts: GitFacts, history, folder: Path, missing: str = "error",
            wanted: Wanted | None = None):
     """(Baseline or None, notes). No usable run is an error, or a note with ``missing`` = warn."""
     wanted = wanted or ANY
@@ -136,7 +137,7 @@ def _base_run(records, facts: GitFacts, history, folder: Path, wanted: Wanted):
         return None, (f"no merge base of HEAD and {facts.base_branch} ({facts.base_source}) found by git merge-base:"
                       " is this a git work tree with the base branch fetched (actions/checkout: fetch-depth: 0)?")
     where = f"the merge base of HEAD and {facts.base_branch}"
-    skipped = []
+    skipped: list[str] = []
     for distance, commit in enumerate(first_parents(folder, facts.merge_base, history.depth)):
         record, failed = _newest_passing(records, commit, wanted)
         if record is not None:

@@ -25,6 +25,7 @@ writer cuts it off before appending. Any other line that is not a record is an e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import json
 import math
 import os
@@ -256,7 +257,7 @@ def configuration(row: dict) -> tuple:
     return key_of(row)
 
 
-def bounded(records: list[dict], keep: int) -> list[dict]:
+def bounded(records: Sequence[dict], keep: int) -> list[dict]:
     """``records`` with only the newest ``keep`` rows of each configuration; records left with no
     row go. A record that keeps every row is returned itself (so its line can be written back as is)."""
     seen: dict[tuple, int] = {}

@@ -44,7 +44,9 @@ def finish_run(runs: Sequence[FileRun], reports: Iterable[tuple[Identity, Status
 def fill_ledger(runs: Iterable[FileRun], reports: Iterable[tuple[Identity, Status]]) -> Ledger:
     """Each report's (input, row, check) identity, as the item carried it, to its status."""
     by_key = {run.key: run for run in runs}
-    indexes = {run.key: {row.index for row in run.gates.rows} if run.valid else set() for run in by_key.values()}
+    # run.gates is set exactly when the run is valid (core.pipeline.run_file sets it with the results)
+    indexes = {run.key: {row.index for row in run.gates.rows} if run.gates is not None else set()
+               for run in by_key.values()}
     ledger = Ledger()
     for (key, index, check), status in reports:
         run = by_key.get(key)
@@ -55,6 +57,7 @@ def fill_ledger(runs: Iterable[FileRun], reports: Iterable[tuple[Identity, Statu
             continue
         if index not in indexes[key]:
             continue  # a row this run's reading of the file does not have (the file changed mid-run)
+        assert run.gates is not None  # the index is one of its rows, so it has its gates
         if status == XFAILED and run.gates.row(index).xfail_reason(check) is None:
             status = NOT_RUN  # xfailed by the user's own mark, not a rule's: it did not run as a gate
         ledger.record(key, index, check, status)

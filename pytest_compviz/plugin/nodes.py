@@ -94,6 +94,7 @@ class CsvFile(pytest.File):
         yield SchemaItem.from_parent(self, name="schema", run=run)
         if not run.valid:
             return
+        assert run.gates is not None  # a valid run has its gates (core.pipeline.run_file sets both)
         names = row_names(run.gates)
         for row in run.gates.rows:
             if row.check_names():
@@ -150,6 +151,7 @@ class CheckItem(CompvizItem):
     def __init__(self, *, row, **kwargs):
         super().__init__(**kwargs)
         self.row = row
+        assert isinstance(self.parent, RowNode)  # a check is collected by its row
         self.user_properties.append((IDENTITY, (self.parent.run_key, _plain_index(row.index), self.name)))
         # The row's figures and the limit travel with the report (JUnit properties, xdist).
         self.user_properties.extend(row.properties)

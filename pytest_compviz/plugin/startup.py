@@ -60,7 +60,9 @@ def _resolve_options(config: pytest.Config) -> RunOptions:
     given = Given(face=PYTEST, **{**values, "inputs": tuple(values["inputs"]), "rules": tuple(values["rules"]),
                                   "image_formats": tuple(values["image_formats"])},
                   deprecations=tuple(deprecations(option)))
-    ini = Ini(**{s.field: (tuple(config.getini(s.ini_name)) if s.repeat else config.getini(s.ini_name))
+    # mypy is wrong here: each field gets its own ini value (a tuple or a string), which the
+    # checker cannot follow through one dict of keyword arguments.
+    ini = Ini(**{s.field: (tuple(config.getini(s.ini_name)) if s.repeat else config.getini(s.ini_name))  # type: ignore[arg-type]
                  for s in SETTINGS if s.ini})
     rootdir = config.rootpath if inside(invocation, config.rootpath) else invocation
     return resolve(given=given, file_config=file_config, invocation=invocation, rootdir=rootdir, ini=ini,

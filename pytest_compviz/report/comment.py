@@ -7,6 +7,7 @@ important parts are cut first, saying so."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from ..spec import ERROR, MODE, PLOT_NAME, RATE
 from ..core.ledger import Outcome, Status, Verdict
 
@@ -65,7 +66,7 @@ def delta_table(document: dict) -> list[str]:
     return lines if compared else []
 
 
-def mermaid_trends(records: list[dict], document: dict, baseline_mode: str = "fp32") -> list[str]:
+def mermaid_trends(records: Sequence[dict], document: dict, baseline_mode: str = "fp32") -> list[str]:
     """Up to ``TREND_CHARTS`` xychart blocks: the failed configurations first, then those whose
     error moved most against the base; each over its last ``TREND_RUNS`` runs."""
     from . import trend
@@ -99,7 +100,7 @@ def mermaid_trends(records: list[dict], document: dict, baseline_mode: str = "fp
     return blocks
 
 
-def comment_markdown(document: dict, records: list[dict] | None = None, artifact: str = "compviz-report",
+def comment_markdown(document: dict, records: Sequence[dict] | None = None, artifact: str = "compviz-report",
                      baseline_mode: str = "fp32") -> str:
     """The comment's Markdown, at most ``LIMIT`` characters."""
     failed = failures(document)

@@ -60,6 +60,7 @@ def place(labels: list[Label], markers: list[Box], segments: list[Segment], boun
                 best, best_cost = (dx, dy), cost
                 if cost < 0.5:  # collides with nothing: no later position can beat it by enough
                     break
+        assert best is not None  # the first candidate's cost is finite, so some candidate was taken
         dx, dy = best
         placed.append((label.x + dx, label.y + dy, label.x + dx + label.width, label.y + dy + label.height))
         offsets.append((dx, dy))

@@ -11,16 +11,20 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..atomic import atomic_write
 from ..core.ledger import FAILED, NOT_RUN, PASSED, SCHEMA, UNCHECKED, XFAILED, Ledger, Outcome, Status, row_verdicts
+
+if TYPE_CHECKING:
+    from ..core.pipeline import FileRun
 
 
 @dataclass
 class InputReport:
     """One input as the outputs describe it."""
 
-    run: object  # core.pipeline.FileRun
+    run: FileRun
     verdicts: dict  # row index -> core.ledger.RowVerdict
     written: list = field(default_factory=list)  # (artifact path, its model)
     tables: dict = field(default_factory=dict)  # a written table's path -> the cells it was made from
@@ -47,6 +51,7 @@ class InputReport:
 
         if not self.run.valid:
             return 0
+        assert self.run.gates is not None  # a valid run has its gates (core.pipeline.run_file sets both)
         return sum(row.regression is not None and row.regression.only_improved
                    and self.verdicts[row.index].statuses.get(REGRESSION) == FAILED for row in self.run.gates.rows)
 
@@ -194,12 +199,14 @@ def _draw(out: RunOutputs, options, baseline) -> None:
     from .artifacts import ArtifactClash, ArtifactPlan, model_jobs, plan_stems, render_plots, render_table
 
     runs = [report.run for report in out.reports]
-    stems = plan_stems([(run.results.path, [m.model for m in run.results.models()]) for run in runs if run.valid])
+    stems = plan_stems([(run.results.path, [m.model for m in run.results.models()]) for run in runs
+                        if run.results is not None])  # the valid runs
     plan = ArtifactPlan([run.path for run in runs])
     for report in out.reports:
         run = report.run
         if not run.valid:
             continue
+        assert run.results is not None  # valid: it has its results
         try:
             jobs = model_jobs(run.results, options.output_dir, options.image_formats, gates=run.gates,
                               verdicts=report.verdicts, baseline=baseline, stems=stems[run.results.path],

@@ -92,7 +92,9 @@ def series_error_limits(points: tuple[Point, ...], limits: dict) -> tuple:
     for series in SERIES:
         applied = {limits.get(p.index) for p in points if p.kind == series.label}
         if applied and len(applied) == 1 and None not in applied:
-            found.append((series.label, next(iter(applied))[0]))
+            only = next(iter(applied))
+            assert only is not None  # checked on the line above
+            found.append((series.label, only[0]))
     return tuple(found)
 
 

@@ -129,8 +129,9 @@ def run_json(reports, baseline, commit: str | None, outcome: str, notes=(), sett
 def _limits(row) -> str:
     parts = []
     for o in row.outcomes:
-        if paired_limit(o.check) is not None:
-            parts.append(paired_limit(o.check))
+        paired = paired_limit(o.check)
+        if paired is not None:
+            parts.append(paired)
         elif o.check.column == ERROR:
             parts.append(f"error {'≤' if o.check.kind == 'max' else '≥'} {o.check.limit:.1%}")
         elif o.check.column == RATE:
@@ -193,6 +194,7 @@ def summary_markdown(reports, baseline, output_dir: Path, notes=(), errors=(), i
             if mine and artifact_folder is None:
                 lines += ["Artifacts: " + " · ".join(f"[{path.name}]({_link(path, output_dir)})" for path in mine), ""]
             elif mine:
+                assert artifact_folder is not None  # the branch above took the None case
                 lines += [f"Artifacts, in `{_cell(artifact_folder)}/`: "
                           + " · ".join(f"`{_cell(_link(path, output_dir))}`" for path in mine), ""]
             lines += ["| row | error | rate | limits | vs baseline | result |",

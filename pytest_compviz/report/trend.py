@@ -6,6 +6,7 @@ the same history."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import io
 import math
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ class Series:
 TREND_RUNS = 200
 
 
-def trends(records: list[dict], baseline_mode: str = "fp32") -> dict[str, list[Series]]:
+def trends(records: Sequence[dict], baseline_mode: str = "fp32") -> dict[str, list[Series]]:
     """Model -> its configurations' series, in the history's order; the reference rows (the
     baseline mode's) are 0% and 1.0x by definition and are left out."""
     found: dict[tuple, Series] = {}
@@ -101,6 +102,7 @@ def step_change(series: Series) -> Step | None:
         cost = (left_sq - left * left / at) + (right_sq - right * right / (n - at))
         if best is None or cost < best[0] - 1e-18:
             best = (cost, at)
+    assert best is not None  # n >= 2: the first split is always taken
     at = best[1]
     before_runs, after_runs = series.errors[:at], series.errors[at:]
     before, after = sum(before_runs) / at, sum(after_runs) / (n - at)
@@ -118,7 +120,7 @@ def step_changes(by_model: dict[str, list[Series]]) -> list[Step]:
             if (step := step_change(series)) is not None]
 
 
-def draw_trend(model: str, series_list: list[Series], records: list[dict]) -> bytes:
+def draw_trend(model: str, series_list: list[Series], records: Sequence[dict]) -> bytes:
     """The trend PNG of one model: error (%) with its stderr band above, rate below, over the runs
     (labelled by commit); failed runs are red crosses."""
     import matplotlib
@@ -129,7 +131,8 @@ def draw_trend(model: str, series_list: list[Series], records: list[dict]) -> by
         figure = Figure(figsize=(13, 6.5), dpi=100)
         FigureCanvasAgg(figure)
         error_axes, rate_axes = figure.subplots(2, 1, sharex=True, height_ratios=(2, 1))
-        colors = matplotlib.colormaps["tab10"].colors
+        # tab10 is a ListedColormap; the registry's type says only Colormap, which has no colors
+        colors = matplotlib.colormaps["tab10"].colors  # type: ignore[attr-defined]
         bad_points = []  # failed runs, drawn last so the legend names them once, at its end
         for number, series in enumerate(sorted(series_list, key=lambda s: s.label)):
             color = colors[number % len(colors)]

@@ -83,6 +83,7 @@ def parse_llama_kld(data: bytes, shown: str) -> KldResult:
             same_stderr = _finite(match.group(2), number, shown) / 100
     if mean is None:
         raise SourceError(shown, "the KL divergence block has no 'Mean    KLD: x ± y' line")
+    assert stderr is not None  # read on the same line as the mean
     if same is None:
         raise SourceError(shown, "no 'Same top p: x ± y %' line after the KL divergence block (log cut short?)")
     return KldResult(shown, hashlib.sha256(data).hexdigest(), mean, stderr, quantiles, same, same_stderr)

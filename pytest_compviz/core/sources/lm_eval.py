@@ -131,8 +131,13 @@ class LmEvalRun:
 
     @property
     def effective_samples(self) -> dict:
-        return {task: part.effective_samples[task] for task in self.tasks
-                for part in [self.part_for(task)] if task in part.effective_samples}
+        found = {}
+        for task in self.tasks:
+            part = self.part_for(task)
+            assert part is not None  # self.tasks are the parts' own tasks
+            if task in part.effective_samples:
+                found[task] = part.effective_samples[task]
+        return found
 
     def part_for(self, task: str) -> LmEvalResults | None:
         """The newest file that has ``task``."""
@@ -159,7 +164,8 @@ def read_lm_eval(path: str | os.PathLike, shown: str | None = None, tasks=None) 
     repeated full runs costs one read), all of them when None."""
     path = Path(path)
     shown = str(path) if shown is None else shown
-    parts, wanted = [], None if tasks is None else set(tasks)
+    parts: list[LmEvalResults] = []
+    wanted = None if tasks is None else set(tasks)
     for file, file_shown in find_results_files(path, shown):
         if wanted is not None and parts and not wanted:
             break

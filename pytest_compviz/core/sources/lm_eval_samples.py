@@ -100,6 +100,7 @@ def samples_beside(results_path: str | os.PathLike, shown: str, run=None) -> Sam
         match = _RESULTS_DATE.match(file.name) if file is not None else None
         if match is None:
             continue
+        assert file is not None  # a match was found in its name
         found = _read_folder(file.parent, os.path.dirname(part_shown), date=match.group(1), required=False,
                              wanted=None if part is None else
                              lambda task, part=part: task not in tasks and run.part_for(task) in (part, None))

@@ -54,6 +54,7 @@ def read_wwb(path: str | os.PathLike, shown: str | None = None) -> WwbResult:
     else:
         missing = "no such file or folder"
     data = _read(path, shown, missing)
+    assert data is not None  # ``missing`` is given: a missing file raises
     similarity = _similarity(data, shown)
     result = WwbResult(shown, hashlib.sha256(data).hexdigest(), similarity)
     return _with_stderr(result, os.path.dirname(path), os.path.dirname(shown))
