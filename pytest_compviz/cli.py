@@ -95,16 +95,13 @@ def _main(argv: list[str] | None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from .config.files import read_file_config
-    from .config.options import Given, resolve, with_glob_inputs
-    from .config.settings import CLI, deprecations, given_values
+    from .config.options import given_from, resolve, with_glob_inputs
+    from .config.settings import CLI
     from .problems import InputUnusable, check_input_path
 
     invocation = Path.cwd()
     file_config = read_file_config(args.config, invocation, invocation, "--config")
-    values = given_values(args, CLI)
-    given = Given(face=CLI, **{**values, "inputs": (*args.positional_inputs, *values["inputs"]), "rules": tuple(values["rules"]),
-                               "image_formats": tuple(values["image_formats"])},
-                  deprecations=tuple(deprecations(args)))
+    given = given_from(args, CLI, tuple(args.positional_inputs))
     options = resolve(given=given, file_config=file_config, invocation=invocation, rootdir=invocation)
     for text in options.deprecations:
         print(f"compviz: warning: {text}", file=sys.stderr)

@@ -23,12 +23,12 @@ def save_baseline(path: Path, document: dict, shown: str, keep: AbstractSet = fr
         raise BaselineError(f"{shown}: is a directory")
     path = write_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(path.with_name(path.name + ".lock")):
+    with locked(path.with_name(path.name + ".lock")):
         atomic_write(path, dumps(merged(path, document, shown, keep)))
 
 
 @contextmanager
-def _locked(lock: Path, timeout: float = 60.0):
+def locked(lock: Path, timeout: float = 60.0):
     """An exclusive lock by creating ``lock``; a lock older than ``timeout`` is taken as left by
     a killed process. Portable (no fcntl): the file is created with O_EXCL."""
     deadline = time.monotonic() + timeout

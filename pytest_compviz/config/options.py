@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..spec import Metric, Settings
-from .settings import BY_NAME, CLI
+from .settings import BY_NAME, CLI, deprecations, given_values
 from .files import ConfigError, FileConfig
 from .history import HistoryOptions, history_options
 from .rules import (BOUND, MAX_ERROR_INCREASE, MAX_RATE_DECREASE, SIGNIFICANCE, Rule, RuleError, Tolerances,
@@ -52,6 +52,14 @@ class Given:
     compare_branch: str | None = None
     compare_depth: int | None = None
     window: int | None = None
+
+
+def given_from(namespace, face: str, inputs: tuple[str, ...] = ()) -> Given:
+    """What a face's parsed command line says (``inputs``: the face's positional inputs, before
+    its ``--input`` ones)."""
+    values = given_values(namespace, face)
+    values["inputs"] = (*inputs, *values["inputs"])
+    return Given(face=face, deprecations=tuple(deprecations(namespace)), **values)
 
 
 @dataclass(frozen=True)

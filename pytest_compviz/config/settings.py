@@ -218,9 +218,11 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def given_values(namespace, face: str) -> dict:
-    """The values one face was given, by ``Given`` field (None or [] where not given)."""
+    """The values one face was given, by ``Given`` field (None or () where not given; a repeated
+    option's values as a tuple)."""
     prefix = "compviz_" if face == PYTEST else ""
-    return {s.field: getattr(namespace, prefix + s.field) for s in SETTINGS if face in s.faces}
+    return {s.field: tuple(getattr(namespace, prefix + s.field)) if s.repeat and not s.flag
+            else getattr(namespace, prefix + s.field) for s in SETTINGS if face in s.faces}
 
 
 def anything_given(namespace) -> bool:

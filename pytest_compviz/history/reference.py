@@ -13,14 +13,15 @@ from pathlib import Path
 from ..baseline.document import settings_record
 from ..baseline.load import Baseline, BaselineError, check_settings, key_of, run_baseline
 from ..core.regression import input_name
+from ..core.ledger import UNCHECKED, Outcome, Verdict
 from ..core.window import Point, Window
 from ..spec import ERROR
 from .git import GitFacts, first_parents, git_facts, lineage
 from .store import read_history
 
-# Run outcomes a compared-with run may have. Not "incomplete": a run narrowed by -k vouches for a few
-# rows only, and would hide the whole run before it.
-PASSING = ("passed", "improved")
+# Run outcomes a compared-with run may have: a saved baseline's (ledger.BASELINE_OUTCOMES) but
+# "incomplete": a run narrowed by -k vouches for a few rows only, and would hide the whole run before it.
+PASSING = (Outcome.PASSED, Outcome.IMPROVED)
 
 
 def git_folder(options) -> Path:
@@ -83,7 +84,7 @@ ANY = Wanted(frozenset(), {})
 
 
 def _vouched_rows(record: dict) -> list[dict]:
-    return [row for row in record["rows"] if row.get("verdict") not in ("not run", "xfailed")]
+    return [row for row in record["rows"] if row.get("verdict") not in UNCHECKED]
 
 
 def _as_baseline(record: dict, description: str) -> Baseline:
@@ -203,7 +204,7 @@ class WindowPoints(Mapping):
         record = self._pending[self._next]
         self._next += 1
         for row in record["rows"]:
-            if row.get("verdict") != "passed":
+            if row.get("verdict") != Verdict.PASSED:
                 continue
             try:
                 key = key_of(row)

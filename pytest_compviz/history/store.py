@@ -34,7 +34,7 @@ from pathlib import Path
 
 from ..atomic import atomic_write
 from ..baseline.load import key_of
-from ..baseline.store import _locked  # the baseline's lock: one writer at a time, portable
+from ..baseline.store import locked  # the baseline's lock: one writer at a time, portable
 from ..problems import CompvizError
 from ..spec import ERROR, RATE
 
@@ -233,7 +233,7 @@ def append_record(folder: Path, shown: str, record: dict, keep: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / RUNS
     line = encode(record)
-    with _locked(folder / (RUNS + ".lock")):
+    with locked(folder / (RUNS + ".lock")):
         try:
             data = path.read_bytes()
         except FileNotFoundError:

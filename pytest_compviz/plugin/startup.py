@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from ..config.files import ConfigError, FileConfig, metric_from_table, read_file_config
-from ..config.options import Given, Ini, RunOptions, resolve
+from ..config.options import Ini, RunOptions, given_from, resolve
 from ..config.rules import Rule, RuleError, parse_rule
-from ..config.settings import PYTEST, SETTINGS, deprecations, given_values
+from ..config.settings import PYTEST, SETTINGS
 from ..problems import CompvizError, InputUnusable, check_input_path
 from ..spec import Metric
 from .collection import inside
@@ -56,10 +56,7 @@ def _resolve_options(config: pytest.Config) -> RunOptions:
     option = config.option
     file_config = read_file_config(option.compviz_config, invocation, config.rootpath, "--compviz-config")
     _check_unloaded_conftests(config, invocation, file_config)
-    values = given_values(option, PYTEST)
-    given = Given(face=PYTEST, **{**values, "inputs": tuple(values["inputs"]), "rules": tuple(values["rules"]),
-                                  "image_formats": tuple(values["image_formats"])},
-                  deprecations=tuple(deprecations(option)))
+    given = given_from(option, PYTEST)
     # mypy is wrong here: each field gets its own ini value (a tuple or a string), which the
     # checker cannot follow through one dict of keyword arguments.
     ini = Ini(**{s.field: (tuple(config.getini(s.ini_name)) if s.repeat else config.getini(s.ini_name))  # type: ignore[arg-type]

@@ -179,11 +179,6 @@ def read_lm_eval(path: str | os.PathLike, shown: str | None = None, tasks=None) 
     return LmEvalRun(tuple(parts), shown)
 
 
-def find_results_file(path: Path, shown: str) -> tuple[Path, str]:
-    """The newest results file ``path`` names, and how to show it."""
-    return find_results_files(path, shown)[0]
-
-
 def find_results_files(path: Path, shown: str) -> list[tuple[Path, str]]:
     """The results files ``path`` names, newest first, and how to show each."""
     try:
