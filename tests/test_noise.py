@@ -373,7 +373,7 @@ def test_a_bound_without_significance_for_some_rows_fails_that_file_in_one_line(
                  "--compviz-rule", "bound=upper; max-relative-error=9%")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert "Traceback" not in result.stdout.str() and "INTERRUPTED" not in result.stdout.str().upper()
-    result.stdout.fnmatch_lines(["*--compviz-rule 2 *: bound = \"upper\" needs a significance (a z value) in this"
+    result.stdout.fnmatch_lines(["*--compviz-rule 2 *: bound = \"upper\" needs a significance (a z value, e.g. 2.0) in this"
                                  " rule or an earlier one matching the same rows"])
 
 

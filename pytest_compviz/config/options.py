@@ -16,8 +16,8 @@ from ..spec import Metric, Settings
 from .settings import BY_NAME, CLI, deprecations, given_values
 from .files import ConfigError, FileConfig
 from .history import HistoryOptions, history_options
-from .rules import (BOUND, MAX_ERROR_INCREASE, MAX_RATE_DECREASE, SIGNIFICANCE, Rule, RuleError, Tolerances,
-                    parse_tolerance)
+from .rules import (MAX_ERROR_INCREASE, MAX_RATE_DECREASE, Rule, RuleError, Tolerances, bound_problem,
+                    bound_without_significance, parse_tolerance)
 
 
 @dataclass(frozen=True)
@@ -201,14 +201,11 @@ def _baseline_missing(given: Given, file_config: FileConfig) -> str:
 
 
 def _check_bounds(rules) -> None:
-    """A ``bound`` needs a ``significance`` in its rule or an earlier one: without any, no row can
-    have one, so say so now (``rules.winning_settings`` checks the rows' own matching rules)."""
-    seen = False
-    for rule in rules:
-        seen |= SIGNIFICANCE in rule.settings
-        if BOUND in rule.settings and not seen:
-            raise ConfigError(f"{rule.source}: {BOUND} = \"upper\" needs a {SIGNIFICANCE} (a z value, e.g. 2.0)"
-                              " in this rule or an earlier one")
+    """A ``bound`` no row can have a ``significance`` for is a usage error at once (each row's own
+    matching rules are checked when it is gated)."""
+    lacking = bound_without_significance(rules)
+    if lacking is not None:
+        raise ConfigError(bound_problem(lacking, "an earlier one"))
 
 
 def _tolerances(option_value: dict | None, option: str, file_config: FileConfig) -> Tolerances:

@@ -336,15 +336,31 @@ def winning_checks(matching: list[Rule]) -> dict[str, tuple[Check, Rule]]:
     return {check.name: (check, rule) for rule in matching for check in rule.checks}
 
 
+def bound_without_significance(rules) -> Rule | None:
+    """The first of ``rules`` whose ``bound`` has no ``significance`` (a z value) in it or in an
+    earlier one of ``rules``: such a bound cannot be computed. Checked over all rules when they are
+    read (none can have one) and over each row's matching rules when it is gated."""
+    seen = False
+    for rule in rules:
+        seen |= SIGNIFICANCE in rule.settings
+        if BOUND in rule.settings and not seen:
+            return rule
+    return None
+
+
+def bound_problem(rule: Rule, earlier: str) -> str:
+    return f"{rule.source}: {BOUND} = \"upper\" needs a {SIGNIFICANCE} (a z value, e.g. 2.0) in this rule or {earlier}"
+
+
 def winning_settings(matching: list[Rule]) -> dict[str, tuple[object, Rule]]:
     """``significance``, ``bound`` and ``fail-on-improvement`` of one row: per key, the last matching
     rule's. A ``bound`` needs a ``significance`` from the same or an earlier matching rule."""
+    lacking = bound_without_significance(matching)
+    if lacking is not None:
+        raise RuleError(bound_problem(lacking, "an earlier one matching the same rows"))
     found: dict[str, tuple[object, Rule]] = {}
     for rule in matching:
         for key, value in rule.settings.items():
-            if key == BOUND and SIGNIFICANCE not in found and SIGNIFICANCE not in rule.settings:
-                raise RuleError(f"{rule.source}: {BOUND} = \"upper\" needs a {SIGNIFICANCE} (a z value) in this"
-                                " rule or an earlier one matching the same rows")
             if key != XFAIL:
                 found[key] = (value, rule)
     return found

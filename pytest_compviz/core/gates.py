@@ -242,7 +242,7 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
                              figures, regression, strict, sigma,
                              regression_xfail, noise_unknown and (bool(outcomes) or regression is not None),
                              pareto=pareto, loosened=tuple(loose)))
-    rows = _with_dominators(rows)
+    rows = _with_dominators(rows, results.fronts)
     missing: list[str] = []
     if baseline is not None:
         models = {row.model for row in rows} if table.own_model else {None}
@@ -305,21 +305,15 @@ def _baseline_reference(baseline, reference, source, model, baseline_mode: str, 
                                  reference[LORA_RANK] if has_lora else None))
 
 
-def _with_dominators(rows: list[RowGates]) -> list[RowGates]:
-    """Each row with the row that dominates it, on the unrounded figures, per model; the
-    baseline row takes no part."""
-    from .pareto import front
-
-    by_model: dict[str, list[RowGates]] = {}
-    for row in rows:
-        if not row.is_baseline:
-            by_model.setdefault(row.model, []).append(row)
+def _with_dominators(rows: list[RowGates], fronts: dict) -> list[RowGates]:
+    """Each row with the row that dominates it on its model's front (``Results.fronts``)."""
+    by_index = {row.index: row for row in rows}
     dominators = {}
-    for members in by_model.values():
-        figures = {row.index: (float(row.figures.error), float(row.figures.rate)) for row in members}
-        labels = {row.index: row.label for row in members}
-        for index, other in front([(i, *figures[i]) for i in figures]).dominated_by.items():
-            dominators[index] = Dominator(other, labels[other], *figures[other])
+    for row in rows:
+        other = fronts[row.model].dominated_by.get(row.index)
+        if other is not None:
+            figures = by_index[other].figures
+            dominators[row.index] = Dominator(other, by_index[other].label, float(figures.error), float(figures.rate))
     return [replace(row, dominated_by=dominators[row.index]) if row.index in dominators else row for row in rows]
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pandas as pd
 
 from .metrics import derive, precomputed_mismatches
+from .pareto import Front, front
 from ..problems import Problem
 from .reader import read_results
 from .schema import ResultsTable, validate
-from ..spec import SOURCE_COLUMNS, Settings
+from ..spec import ERROR, MODE, RATE, SOURCE_COLUMNS, Settings
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,18 @@ class Results:
             ModelResults(str(model), rows)
             for model, rows in self.derived.groupby(column, sort=False)
         ]
+
+    @cached_property
+    def fronts(self) -> dict[str, Front]:
+        """Each model's Pareto front, decided once for the gates and the plot: on the unrounded
+        figures, the reference row taking no part."""
+        reference = self.settings.baseline_mode
+        return {
+            entry.model: front([(int(index), float(error), float(rate)) for index, mode, error, rate
+                                in zip(entry.frame.index, entry.frame[MODE], entry.frame[ERROR], entry.frame[RATE])
+                                if str(mode) != reference])
+            for entry in self.models()
+        }
 
 
 def load_results(path: str | os.PathLike, settings: Settings = Settings(), shown: str | None = None) -> Results:

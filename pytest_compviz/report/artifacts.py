@@ -11,10 +11,8 @@ from ..config.rules import MAX_ERROR
 from ..atomic import atomic_write
 from ..core.names import digest
 from ..core.ledger import Verdict
-from ..core.pareto import front
 from .files import artifact_stem
 from .markdown import NNCF_DOCS, pipe_table, table_cells
-from ..spec import ERROR, MODE, RATE
 from .plot import Overlay, Point, figure_bytes, plot_points, series_error_limits, trade_off_figure
 
 if TYPE_CHECKING:
@@ -58,7 +56,9 @@ def model_jobs(results: Results, output_dir: Path, image_formats=("png",), gates
     jobs = []
     for entry in models:
         points = plot_points(entry.frame, mode)
-        overlay = replace(_overlay(points, gated, verdicts or {}, baseline), **_front(entry.frame, mode))
+        found = results.fronts[entry.model]
+        overlay = replace(_overlay(points, gated, verdicts or {}, baseline), front=found.front,
+                          dominated=found.dominated)
         jobs.append(ModelJob(entry.model, table_cells(entry.frame), points, stems[entry.model], mode,
                              len(results.settings.metrics), overlay, output_dir, tuple(image_formats), table_format))
     return jobs
@@ -154,15 +154,6 @@ def _overlay(points: tuple[Point, ...], gated: dict | None, verdicts: dict, base
         error_limits=series_error_limits(points, limits),
         previous=previous,
     )
-
-
-def _front(frame, baseline_mode: str) -> dict:
-    """The model's Pareto front (on the unrounded figures; the baseline row takes no part) as the
-    ``Overlay`` fields: the front's indexes and the dominated ones."""
-    found = front([(int(index), float(error), float(rate))
-                   for index, mode, error, rate in zip(frame.index, frame[MODE], frame[ERROR], frame[RATE])
-                   if str(mode) != baseline_mode])
-    return {"front": found.front, "dominated": found.dominated}
 
 
 class ArtifactClash(Exception):
