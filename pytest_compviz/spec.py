@@ -97,14 +97,14 @@ def parse_lm_eval_spec(text: str) -> tuple[str, str, str]:
         raise ValueError(f"lm-eval metric {text!r}: expected 'task/metric' or 'task/metric,filter'")
     return task, metric, filter
 
-DEFAULT_BASELINE_MODE = "fp32"
+DEFAULT_REFERENCE_MODE = "fp32"
 
 
 @dataclass(frozen=True)
 class Settings:
     """How a results file is interpreted: its baseline mode and its metrics."""
 
-    baseline_mode: str = DEFAULT_BASELINE_MODE
+    reference_mode: str = DEFAULT_REFERENCE_MODE
     metrics: tuple[Metric, ...] = DEFAULT_METRICS
 
     def __post_init__(self) -> None:

@@ -95,13 +95,13 @@ CASES = [
     data("empty_model.csv", ":5: column 'int4_asym, gs64': must not be empty"),
     # rules spanning rows
     data("no_baseline.csv",
-         f":2: column 'mode': model '{MODEL}' has no baseline row (mode 'fp32'); exactly one is needed to"
+         f":2: column 'mode': model '{MODEL}' has no reference row (mode 'fp32'); exactly one is needed to"
          " compute relative errors and compression rates"),
     data("two_baselines.csv",
-         f":12: column 'mode': second baseline row ('fp32') for model '{MODEL}'; the first is on line 11;"
+         f":12: column 'mode': second reference row ('fp32') for model '{MODEL}'; the first is on line 11;"
          " exactly one is needed (value 'fp32')"),
     data("baseline_metric_zero.csv",
-         f":11: column '{ACC}': baseline value must not be 0 (relative errors divide by it) (value 0)"),
+         f":11: column '{ACC}': reference value must not be 0 (relative errors divide by it) (value 0)"),
     data("duplicate_config.csv",  # 1 and 0 on line 12 are line 4's 1.0 and 0.0
          ":12: column 'mode': duplicate configuration: line 4 has the same model, mode, %int4, %int8 and"
          " lora rank (value 'int4')"),

@@ -159,7 +159,7 @@ def test_custom_baseline_mode_and_metrics(write_csv):
     ]
     path = write_csv("custom.csv", rows)
     settings = Settings(
-        baseline_mode="fp16",
+        reference_mode="fp16",
         metrics=(Metric("mmlu, acc", "higher", minimum=0, maximum=1), Metric("gsm8k, ppl", "lower", positive=True)),
     )
     results = load_results(str(path), settings)
@@ -180,7 +180,7 @@ def test_custom_baseline_mode_and_metrics(write_csv):
         f"{path}:1: column '{name}': required column is missing"
         for name in (ACC, LPPL, SIM, WPPL)
     ] + [
-        f"{path}:2: column 'mode': model 'tiny' has no baseline row (mode 'fp32'); exactly one is"
+        f"{path}:2: column 'mode': model 'tiny' has no reference row (mode 'fp32'); exactly one is"
         " needed to compute relative errors and compression rates"
     ]
 
@@ -328,15 +328,15 @@ RULES = [
     # modes and baselines
     pytest.param(cell(3, "mode", ""), ["3: column 'mode': must not be empty"], id="empty mode"),
     pytest.param(cell(11, "mode", "fp16"), [
-        f"2: column 'mode': model '{MODEL}' has no baseline row (mode 'fp32'); exactly one is needed to"
+        f"2: column 'mode': model '{MODEL}' has no reference row (mode 'fp32'); exactly one is needed to"
         " compute relative errors and compression rates"
     ], id="no baseline"),
     pytest.param(cell(4, "mode", "fp32"), [
-        f"11: column 'mode': second baseline row ('fp32') for model '{MODEL}'; the first is on line 4;"
+        f"11: column 'mode': second reference row ('fp32') for model '{MODEL}'; the first is on line 4;"
         " exactly one is needed (value 'fp32')"
     ], id="two baselines"),
     pytest.param(cell(11, ACC, "0"), [
-        "11: column 'lambada-openai, acc': baseline value must not be 0 (relative errors divide by it) (value 0)"
+        "11: column 'lambada-openai, acc': reference value must not be 0 (relative errors divide by it) (value 0)"
     ], id="baseline accuracy 0"),
     pytest.param(append_copy_of(4), [
         "12: column 'mode': duplicate configuration: line 4 has the same model, mode, %int4, %int8 and"
@@ -391,7 +391,7 @@ def test_each_model_needs_its_own_baseline(write_csv):
     rows = [row for row in write_csv.two_models() if not (row[0] == "org/other-model" and row[1] == "fp32")]
     path = write_csv(rows=rows)
     assert problems_of(path) == [
-        f"{path}:3: column 'mode': model 'org/other-model' has no baseline row (mode 'fp32'); exactly one"
+        f"{path}:3: column 'mode': model 'org/other-model' has no reference row (mode 'fp32'); exactly one"
         " is needed to compute relative errors and compression rates"
     ]
 
@@ -425,7 +425,7 @@ def test_the_cached_schema_gives_each_file_its_own_problems(write_csv):
     assert len(first) == 2
     assert load_results(str(good)).models()
     assert problems_of(bad) == first
-    other = Settings(baseline_mode="int8")  # another settings: another schema, another verdict
+    other = Settings(reference_mode="int8")  # another settings: another schema, another verdict
     assert problems_of(good, other) != [] and load_results(str(good)).models()
 
 
@@ -467,7 +467,7 @@ def test_series_classification(llama2):
         "int4 + LoRA correction",
         "mixed precision (int4/int8 ratio)",
         "mixed precision (int4/int8 ratio)",
-        "baseline",
+        "reference",
     ]
 
 
@@ -480,7 +480,7 @@ def test_plot_has_title_axes_legend_and_annotations(llama2):
     assert axes.get_ylabel() == "compression rate (fp32 size / model size)"
     assert legend_labels(figure) == [
         "mixed precision (int4/int8 ratio)", "int4 + LoRA correction", "int4 + GPTQ", "int4, data-free",
-        "fp32 (baseline)",
+        "fp32 (reference)",
     ]
     annotations = sorted(text.get_text() for text in axes.texts)
     assert annotations == sorted(
@@ -501,7 +501,7 @@ def test_file_without_mixed_precision_rows_still_plots(write_csv, tmp_path):
     assert "mixed precision (int4/int8 ratio)" not in {point.kind for point in plot_points(model.frame, "fp32")}
     figure = trade_off_figure(plot_points(model.frame, "fp32"), model.model, "fp32", 4)
     assert legend_labels(figure) == [
-        "int4 + LoRA correction", "int4 + GPTQ", "int4, data-free", "fp32 (baseline)", "int8",
+        "int4 + LoRA correction", "int4 + GPTQ", "int4, data-free", "fp32 (reference)", "int8",
     ]
     artifacts = render_artifacts(results, tmp_path / "out")
     assert [a.path.name for a in artifacts] == ["nomixed.md", "nomixed.png"]

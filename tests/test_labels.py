@@ -88,7 +88,7 @@ def test_llama2_labels_overlap_no_label_no_marker_and_no_limit_line(llama2_csv):
         failing=frozenset(p.index for p in points if p.kind == "int4 + LoRA correction"),
         error_limits=(("int4 + LoRA correction", 0.04), ("mixed precision (int4/int8 ratio)", 0.06),
                       ("int4, data-free", 0.09)),
-        previous=tuple((p.index, p.error / 100 - 0.008, p.rate - 0.3) for p in points if p.kind != "baseline"),
+        previous=tuple((p.index, p.error / 100 - 0.008, p.rate - 0.3) for p in points if p.kind != "reference"),
     )
     figure = trade_off_figure(points, model.model, "fp32", 4, overlay)
     found = drawn_boxes(figure)
@@ -98,7 +98,7 @@ def test_llama2_labels_overlap_no_label_no_marker_and_no_limit_line(llama2_csv):
     for (a_name, a), (b_name, b) in itertools.combinations(found.items(), 2):
         assert not overlap(a, b), (a_name, b_name)
     def radius(p):  # of what is drawn at the point, in pixels: a ring, a star, a series marker
-        size = 16 if p.index in overlay.failing else 11 if p.kind == "baseline" else 7
+        size = 16 if p.index in overlay.failing else 11 if p.kind == "reference" else 7
         return size / 2 * figure.dpi / 72
 
     for name, box in found.items():

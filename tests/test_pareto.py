@@ -273,7 +273,7 @@ def test_summary_says_when_no_row_is_within_a_limit(tmp_path, llama2_csv):
 
 def llama2_figure(llama2_csv):
     (job,) = model_jobs(load_results(str(llama2_csv)), None)
-    return job, trade_off_figure(job.points, job.model, job.baseline_mode, job.metric_count, job.overlay)
+    return job, trade_off_figure(job.points, job.model, job.reference_mode, job.metric_count, job.overlay)
 
 
 def test_the_plot_draws_the_front_as_a_step_line_and_dominated_points_hollow(llama2_csv):
@@ -298,7 +298,7 @@ def test_no_hollow_entry_when_every_row_is_on_the_front(write_csv):
     rows = [row for row in write_csv.rows() if row[5] in ("plot name", "gptq", "rank 32", "rank 256", "")]
     (job,) = model_jobs(load_results(str(write_csv("front.csv", rows))), None)
     assert job.overlay.dominated == frozenset() and len(job.overlay.front) == 3
-    figure = trade_off_figure(job.points, job.model, job.baseline_mode, job.metric_count, job.overlay)
+    figure = trade_off_figure(job.points, job.model, job.reference_mode, job.metric_count, job.overlay)
     legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
     assert FRONT_LABEL in legend and DOMINATED_LABEL not in legend
 

@@ -323,7 +323,7 @@ def test_a_bad_input_does_not_stop_the_good_one(pytester, results):
 
     result.assert_outcomes(passed=19, failed=1)
     result.stdout.fnmatch_lines([
-        "bad.csv:2: column 'mode': model 'meta-llama_Llama-2-7b-chat-hf' has no baseline row (mode 'fp32');*",
+        "bad.csv:2: column 'mode': model 'meta-llama_Llama-2-7b-chat-hf' has no reference row (mode 'fp32');*",
     ])
     assert sorted(p.name for p in (pytester.path / "report").iterdir()) == [
         "compviz.json", "good.md", "good.png", "summary.md"]

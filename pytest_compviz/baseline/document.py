@@ -88,7 +88,7 @@ ROW_FIELDS = frozenset({"input", "line", "model", "own model", MODE, INT4, INT8,
 def settings_record(settings) -> dict:
     """What a saved run's errors depend on besides its rows: ``{"reference mode": ..., "metrics":
     [{"column": ..., "direction": ...}, ...]}``, metrics in the order they are averaged."""
-    return {"reference mode": settings.baseline_mode,
+    return {"reference mode": settings.reference_mode,
             "metrics": [{"column": m.column, "direction": m.direction} for m in settings.metrics]}
 
 

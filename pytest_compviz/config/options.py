@@ -107,7 +107,7 @@ def resolve(*, given: Given, file_config: FileConfig, invocation: Path, rootdir:
     """Raises ``ConfigError`` (a usage error) when the settings can't be combined."""
     metrics = hook_metrics or file_config.metrics or Settings().metrics
     try:
-        settings = Settings(baseline_mode=given.reference_mode or file_config.reference_mode or "fp32", metrics=metrics)
+        settings = Settings(reference_mode=given.reference_mode or file_config.reference_mode or "fp32", metrics=metrics)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     root = file_config.root if file_config.path is not None else rootdir

@@ -76,7 +76,7 @@ class RowGates:
     model: str
     mode: str
     plot_name: str
-    is_baseline: bool
+    is_reference: bool
     outcomes: tuple[Outcome, ...]
     figures: Figures
     regression: Regression | None = None  # set when a baseline run has this configuration
@@ -98,7 +98,7 @@ class RowGates:
 
     @property
     def ungated(self) -> bool:
-        return not self.is_baseline and not self.outcomes and self.regression is None and self.pareto is None
+        return not self.is_reference and not self.outcomes and self.regression is None and self.pareto is None
 
     def check_names(self) -> list[str]:
         """The row's checks, as items: its limits, its regression, --compviz-strict's."""
@@ -166,7 +166,7 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
     table = results.table
     frame = results.derived
     multi_model = frame[table.model_column].nunique() > 1
-    baseline_mode = results.settings.baseline_mode
+    reference_mode = results.settings.reference_mode
     metric_columns = [m.column for m in results.settings.metrics]
     rows: list[RowGates] = []
     matched: set[str] = set()
@@ -177,7 +177,7 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
     records = frame.to_dict("records")
     metrics = results.settings.metrics
     source = input_name(results.path)  # the input part of each row's identity in the baseline
-    references = {str(row[table.model_column]): row for row in records if str(row[MODE]) == baseline_mode}
+    references = {str(row[table.model_column]): row for row in records if str(row[MODE]) == reference_mode}
     for index, row in zip(frame.index, records):
         model, mode = str(row[table.model_column]), str(row[MODE])
         plot_name = str(row[PLOT_NAME]) if has_plot_name else ""
@@ -185,16 +185,16 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
         label = short(f"{mode} ({plot_name})" if plot_name else mode)
         if multi_model:
             label = f"{short(model)}: {label}"
-        is_baseline = mode == baseline_mode
+        is_reference = mode == reference_mode
         outcomes: list[Outcome] = []
         regression = None
         reference = references.get(model)
-        sigma = error_stderr(row, reference, metrics) if reference is not None and not is_baseline else None
+        sigma = error_stderr(row, reference, metrics) if reference is not None and not is_reference else None
         regression_xfail, noise_unknown = None, False
         pareto = None
         loose: list = []
-        if is_baseline:
-            outcomes = _reference_outcomes(rules, baseline_mode, model, mode, plot_name, row, matched)
+        if is_reference:
+            outcomes = _reference_outcomes(rules, reference_mode, model, mode, plot_name, row, matched)
         else:
             matching = [rule for rule in rules if rule.matches(model, mode, plot_name)]
             # "matched" means selected a row, even where a later rule overrides all its checks.
@@ -227,7 +227,7 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
                 else:
                     before_reference = _baseline_reference(baseline, reference, source,
                                                            model if table.own_model else None,
-                                                           baseline_mode, has_lora)
+                                                           reference_mode, has_lora)
                     spread = (delta_stderr(row, reference, previous, before_reference, metrics)
                               if reference is not None else None)
                     fail_on_improvement = (cast(bool, settings[FAIL_ON_IMPROVEMENT][0]) if FAIL_ON_IMPROVEMENT in settings
@@ -238,7 +238,7 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
                     regression_xfail = _regression_xfail(regression, checks)
         figures = Figures(_plain(row[ERROR]), _plain(row[RATE]), _plain(row[SIZE]),
                           tuple((c, _plain(row[c])) for c in metric_columns))
-        rows.append(RowGates(index, label, line, model, mode, plot_name, is_baseline, tuple(outcomes),
+        rows.append(RowGates(index, label, line, model, mode, plot_name, is_reference, tuple(outcomes),
                              figures, regression, strict, sigma,
                              regression_xfail, noise_unknown and (bool(outcomes) or regression is not None),
                              pareto=pareto, loosened=tuple(loose)))
@@ -248,7 +248,7 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
         models = {row.model for row in rows} if table.own_model else {None}
         seen = {key[1:] for key in seen_keys}  # a saved row without an input matches any input
         for key, previous in baseline.rows.items():
-            if key[0] in (source, None) and key[1] in models and key[2] != baseline_mode and key[1:] not in seen:
+            if key[0] in (source, None) and key[1] in models and key[2] != reference_mode and key[1:] not in seen:
                 name = previous.get(PLOT_NAME) or ""
                 label = f"{key[2]} ({name})" if name else key[2]
                 missing.append(f"{key[1]}: {label}" if multi_model else label)
@@ -256,13 +256,13 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
     return FileGates(tuple(rows), frozenset(matched), tuple(new_rows), tuple(missing), matched_baseline, multi_model)
 
 
-def _reference_outcomes(rules, baseline_mode: str, model: str, mode: str, plot_name: str, row: dict,
+def _reference_outcomes(rules, reference_mode: str, model: str, mode: str, plot_name: str, row: dict,
                         matched: set) -> list[Outcome]:
     """The reference row's own metric limits. Its error (0%) and rate (1.0x) say nothing, but a
     broken reference evaluation (a truncated run, the wrong checkpoint) makes every compressed row
     look good: a rule whose ``mode`` names the baseline mode exactly (``mode = "fp32"``, not a
     wildcard, so ``mode = "*"`` rules keep gating compressed rows only) gates its metric limits."""
-    matching = [rule for rule in rules if rule.selectors.get("mode") == baseline_mode
+    matching = [rule for rule in rules if rule.selectors.get("mode") == reference_mode
                 and rule.matches(model, mode, plot_name)]
     outcomes = []
     for check, rule in winning_checks(matching).values():
@@ -296,12 +296,12 @@ def _metric_stderr(row: dict, column: str, metric_columns) -> float | None:
     return metric_stderr(row, column) if column in metric_columns else None
 
 
-def _baseline_reference(baseline, reference, source, model, baseline_mode: str, has_lora: bool) -> dict | None:
+def _baseline_reference(baseline, reference, source, model, reference_mode: str, has_lora: bool) -> dict | None:
     """The baseline run's reference row of this model, if it kept one: its figures tell whether the
     reference was measured again (its noise then counts in both runs) or reused."""
     if reference is None:
         return None
-    return baseline.find(row_key(source, model, baseline_mode, reference[INT4], reference[INT8],
+    return baseline.find(row_key(source, model, reference_mode, reference[INT4], reference[INT8],
                                  reference[LORA_RANK] if has_lora else None))
 
 

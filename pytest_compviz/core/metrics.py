@@ -14,12 +14,12 @@ from ..spec import ERROR, MODE, RATE, SIZE, Metric
 
 
 def relative_errors(frame: pd.DataFrame, baseline: pd.DataFrame, metrics: tuple[Metric, ...]) -> pd.DataFrame:
-    """One column per metric: the row's relative error against the baseline values of its row.
+    """One column per metric: the row's relative error against the reference values of its model.
 
     Divided by the reference's magnitude, so worse is always positive: a higher-is-better metric
     whose reference is negative (a log-likelihood of -2.0 falling to -3.0) is 50% worse, not -50%.
     For the NNCF metrics (positive references) this is the NNCF script's arithmetic exactly. A
-    reference of 0 is refused by the schema (``baseline-nonzero``)."""
+    reference of 0 is refused by the schema (``reference-nonzero``)."""
     errors = {}
     for metric in metrics:
         row, base = frame[metric.column], baseline[metric.column]
@@ -38,7 +38,7 @@ def derive(table: ResultsTable) -> pd.DataFrame:
     A precomputed column of the same name in the file is replaced; ``precomputed_mismatches``
     compares it first."""
     frame = table.frame
-    base_rows = frame[frame[MODE] == table.settings.baseline_mode]
+    base_rows = frame[frame[MODE] == table.settings.reference_mode]
     baseline = base_rows.set_index(table.model_column).reindex(frame[table.model_column])
     baseline.index = frame.index
     errors = relative_errors(frame, baseline, table.settings.metrics)

@@ -52,19 +52,19 @@ class TaskPairing:
                 "mcnemar p (worse)": f.p_worse}
 
 
-def pair_rows(frame, model_column: str, baseline_mode: str, samples: dict, shown: str,
+def pair_rows(frame, model_column: str, reference_mode: str, samples: dict, shown: str,
               line_of) -> tuple[dict, list[Problem]]:
     """``samples``: row index -> ``SamplesRun``. Returns row index -> tuple of TaskPairing (rows
     whose reference row has samples too), and the problems of files that share too few items."""
     models = frame[model_column].astype(str).tolist()
     modes = frame[MODE].astype(str).tolist()
     references = {model: index for index, model, mode in zip(frame.index, models, modes)
-                  if mode == baseline_mode and index in samples}
+                  if mode == reference_mode and index in samples}
     paired: dict = {}
     problems: list[Problem] = []
     reference_answers: dict = {}  # (reference index, task, metric, filter) -> correctness: once per reference
     for index, model, mode in zip(frame.index, models, modes):
-        if mode == baseline_mode or index not in samples or model not in references:
+        if mode == reference_mode or index not in samples or model not in references:
             continue
         reference_index = references[model]
         found = []

@@ -154,7 +154,7 @@ def file_warnings(run, baseline) -> list[str]:
     """What a valid input's run should warn about (and ``--compviz-strict`` fail on): a file that
     gates no row, and a baseline that holds none of its models."""
     found = []
-    compressed = [row for row in run.gates.rows if not row.is_baseline]
+    compressed = [row for row in run.gates.rows if not row.is_reference]
     if compressed and all(row.ungated for row in compressed):
         found.append(f"{run.shown}: no row is gated (no rule matches a row and there is no baseline"
                      " to compare with): this file's results are not checked")

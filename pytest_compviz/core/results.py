@@ -52,7 +52,7 @@ class Results:
     def fronts(self) -> dict[str, Front]:
         """Each model's Pareto front, decided once for the gates and the plot: on the unrounded
         figures, the reference row taking no part."""
-        reference = self.settings.baseline_mode
+        reference = self.settings.reference_mode
         return {
             entry.model: front([(int(index), float(error), float(rate)) for index, mode, error, rate
                                 in zip(entry.frame.index, entry.frame[MODE], entry.frame[ERROR], entry.frame[RATE])
@@ -85,7 +85,7 @@ def _paired(table, derived, samples: dict, settings: Settings) -> dict:
     from ..problems import InvalidResults
     from .pairing import pair_rows
 
-    paired, problems = pair_rows(derived, table.model_column, settings.baseline_mode, samples, table.path,
+    paired, problems = pair_rows(derived, table.model_column, settings.reference_mode, samples, table.path,
                                  table.line_of)
     if problems:
         raise InvalidResults(table.path, problems)

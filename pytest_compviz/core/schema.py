@@ -255,7 +255,7 @@ class _RowRule:
 
 
 def _row_rules(model_column: str, settings: Settings) -> dict[str, _RowRule]:
-    baseline = settings.baseline_mode
+    baseline = settings.reference_mode
 
     def has(frame: pd.DataFrame, *columns: str) -> bool:
         return all(c in frame.columns for c in columns)
@@ -316,13 +316,13 @@ def _row_rules(model_column: str, settings: Settings) -> dict[str, _RowRule]:
             same = frame.index[(frame[model_column] == model) & baseline_rows(frame)]
             return [Problem(
                 raw.path,
-                f"second baseline row ({baseline!r}) for model {model!r}; the first is on line"
+                f"second reference row ({baseline!r}) for model {model!r}; the first is on line"
                 f" {raw.line_of(same[0])}; exactly one is needed",
                 line, MODE, _shown(raw.frame.at[i, MODE]),
             )]
         return [Problem(
             raw.path,
-            f"model {model!r} has no baseline row (mode {baseline!r}); exactly one is needed to compute"
+            f"model {model!r} has no reference row (mode {baseline!r}); exactly one is needed to compute"
             " relative errors and compression rates",
             line, MODE,
         )]
@@ -341,7 +341,7 @@ def _row_rules(model_column: str, settings: Settings) -> dict[str, _RowRule]:
     def baseline_nonzero_problem(raw: RawTable, frame: pd.DataFrame, i) -> list[Problem]:
         return [
             Problem(
-                raw.path, "baseline value must not be 0 (relative errors divide by it)", raw.line_of(i),
+                raw.path, "reference value must not be 0 (relative errors divide by it)", raw.line_of(i),
                 column, _shown(raw.frame.at[i, column]),
             )
             for column in divisors
@@ -351,8 +351,8 @@ def _row_rules(model_column: str, settings: Settings) -> dict[str, _RowRule]:
     return {
         "ratio-sum": _RowRule(ratio_sum_ok, ratio_sum_problem),
         "unique-configuration": _RowRule(unique_ok, unique_problem),
-        "one-baseline": _RowRule(one_baseline_ok, one_baseline_problem),
-        "baseline-nonzero": _RowRule(baseline_nonzero_ok, baseline_nonzero_problem),
+        "one-reference": _RowRule(one_baseline_ok, one_baseline_problem),
+        "reference-nonzero": _RowRule(baseline_nonzero_ok, baseline_nonzero_problem),
     }
 
 

@@ -113,7 +113,7 @@ def apply_window(gates, results, window: Window):
     rows = []
     for row in gates.rows:
         record = frame.loc[row.index]
-        if row.is_baseline:
+        if row.is_reference:
             rows.append(row)
             continue
         lora = record[LORA_RANK] if LORA_RANK in frame.columns else None

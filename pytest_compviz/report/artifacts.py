@@ -36,7 +36,7 @@ class ModelJob:
     cells: list[list[str]]  # the table's formatted cells
     points: tuple[Point, ...]
     stem: str
-    baseline_mode: str
+    reference_mode: str
     metric_count: int
     overlay: Overlay
     output_dir: Path
@@ -51,7 +51,7 @@ def model_jobs(results: Results, output_dir: Path, image_formats=("png",), gates
     ``baseline`` run its points. ``stems``: model -> file stem (``plan_stems``)."""
     models = results.models()
     stems = stems or plan_stems([(results.path, [entry.model for entry in models])])[results.path]
-    mode = results.settings.baseline_mode
+    mode = results.settings.reference_mode
     gated = {row.index: row for row in gates.rows} if gates is not None else None
     jobs = []
     for entry in models:
@@ -110,7 +110,7 @@ def render_plots(job: ModelJob) -> list[Artifact]:
     with warnings.catch_warnings(), matplotlib.rc_context(_default_style()):
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", PendingDeprecationWarning)
-        figure = trade_off_figure(job.points, job.model, job.baseline_mode, job.metric_count, job.overlay)
+        figure = trade_off_figure(job.points, job.model, job.reference_mode, job.metric_count, job.overlay)
         return [Artifact(job.output_dir / f"{job.stem}.{image_format}", figure_bytes(figure, image_format), job.model)
                 for image_format in job.image_formats]
 

@@ -31,7 +31,7 @@ def record_and_trend(out, document: dict, options, draw: bool = True) -> str:
     models = {str(row.get("model")) for row in document["rows"]}
     recent = records[-TREND_RUNS:]
     try:  # the records' rows are decoded here (read_history reads headers): a damaged line says so now
-        by_model = {model: series for model, series in trends(recent, options.settings.baseline_mode).items()
+        by_model = {model: series for model, series in trends(recent, options.settings.reference_mode).items()
                     if model in models}
     except HistoryError as exc:
         out.errors.append(f"history not read: {exc}")

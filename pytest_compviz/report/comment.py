@@ -66,13 +66,13 @@ def delta_table(document: dict) -> list[str]:
     return lines if compared else []
 
 
-def mermaid_trends(records: Sequence[dict], document: dict, baseline_mode: str = "fp32") -> list[str]:
+def mermaid_trends(records: Sequence[dict], document: dict, reference_mode: str = "fp32") -> list[str]:
     """Up to ``TREND_CHARTS`` xychart blocks: the failed configurations first, then those whose
     error moved most against the base; each over its last ``TREND_RUNS`` runs."""
     from . import trend
     from .trend import trends
 
-    by_key = {(s.model, s.key): s for series in trends(records[-trend.TREND_RUNS:], baseline_mode).values() for s in series}
+    by_key = {(s.model, s.key): s for series in trends(records[-trend.TREND_RUNS:], reference_mode).values() for s in series}
     from ..baseline.load import key_of
 
     ranked = sorted((row for row in document.get("rows", []) if row.get("verdict") not in (Verdict.REFERENCE, None)),
@@ -101,7 +101,7 @@ def mermaid_trends(records: Sequence[dict], document: dict, baseline_mode: str =
 
 
 def comment_markdown(document: dict, records: Sequence[dict] | None = None, artifact: str = "compviz-report",
-                     baseline_mode: str = "fp32") -> str:
+                     reference_mode: str = "fp32") -> str:
     """The comment's Markdown, at most ``LIMIT`` characters."""
     failed = failures(document)
     inputs = document.get("inputs", [])
@@ -123,7 +123,7 @@ def comment_markdown(document: dict, records: Sequence[dict] | None = None, arti
             parts.append([f"<details><summary>{len(table) - 22} more compared rows</summary>", ""] + folded
                          + ["", "</details>", ""])
     if records:
-        charts = mermaid_trends(records, document, baseline_mode)
+        charts = mermaid_trends(records, document, reference_mode)
         if charts:
             parts.append(["<details><summary>Trend over the history</summary>", ""] + charts + ["</details>", ""])
     notes = document.get("notes") or []

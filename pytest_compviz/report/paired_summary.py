@@ -7,7 +7,7 @@ from __future__ import annotations
 
 def paired_lines(rows, paired: dict, cell) -> list[str]:
     """The section for one model's ``rows`` (``core.gates.RowGates``); nothing when none is paired."""
-    found = [(row, pairing) for row in rows if not row.is_baseline for pairing in paired.get(row.index, ())]
+    found = [(row, pairing) for row in rows if not row.is_reference for pairing in paired.get(row.index, ())]
     if not found:
         return []
     lines = ["\nPaired with the reference row, item by item:", "",

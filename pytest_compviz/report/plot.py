@@ -34,10 +34,10 @@ DATA_FREE = Series("int4, data-free", "s", "tab:red", False)
 SERIES = (MIXED, LORA, GPTQ, DATA_FREE)
 
 
-def kind_of(mode: str, lora_rank, baseline_mode: str) -> str:
-    """A row's series label, or ``"baseline"`` / ``"int8"`` for the reference markers."""
-    if mode == baseline_mode:
-        return "baseline"
+def kind_of(mode: str, lora_rank, reference_mode: str) -> str:
+    """A row's series label, or ``"reference"`` / ``"int8"`` for the reference markers."""
+    if mode == reference_mode:
+        return "reference"
     if lora_rank == lora_rank and lora_rank is not None:  # not NaN
         return LORA.label
     if "gptq" in mode.lower():
@@ -54,13 +54,13 @@ class Point:
     """One row as the plot needs it."""
 
     index: int  # the row's index in the results: what an ``Overlay`` refers to
-    kind: str  # a series label, ``"baseline"`` or ``"int8"``
+    kind: str  # a series label, ``"reference"`` or ``"int8"``
     label: str  # the text next to the point
     error: float  # average relative error, percent
     rate: float  # compression rate
 
 
-def plot_points(frame: pd.DataFrame, baseline_mode: str) -> tuple[Point, ...]:
+def plot_points(frame: pd.DataFrame, reference_mode: str) -> tuple[Point, ...]:
     """The points of one model's derived rows (``average relative error``, ``compression rate``),
     in the rows' order."""
     ranks = frame[LORA_RANK] if LORA_RANK in frame.columns else [math.nan] * len(frame)
@@ -68,8 +68,8 @@ def plot_points(frame: pd.DataFrame, baseline_mode: str) -> tuple[Point, ...]:
     points = []
     for index, mode, rank, name, error, rate in zip(frame.index, frame[MODE], ranks, names, frame[ERROR],
                                                      frame[RATE]):
-        kind = kind_of(str(mode), rank, baseline_mode)
-        label = baseline_mode if kind == "baseline" else (name if isinstance(name, str) and name else str(mode))
+        kind = kind_of(str(mode), rank, reference_mode)
+        label = reference_mode if kind == "reference" else (name if isinstance(name, str) and name else str(mode))
         points.append(Point(int(index), kind, label, float(error * 100), float(rate)))
     return tuple(points)
 
@@ -98,7 +98,7 @@ def series_error_limits(points: tuple[Point, ...], limits: dict) -> tuple:
     return tuple(found)
 
 
-def trade_off_figure(points: tuple[Point, ...], model: str, baseline_mode: str, metric_count: int,
+def trade_off_figure(points: tuple[Point, ...], model: str, reference_mode: str, metric_count: int,
                      overlay: Overlay = Overlay()):
     """The figure of one model's points (see ``plot_points``)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -122,7 +122,7 @@ def trade_off_figure(points: tuple[Point, ...], model: str, baseline_mode: str, 
             label=series.label,
         )
     for kind, marker, color, name in (
-        ("baseline", "*", "black", f"{baseline_mode} (baseline)"),
+        ("reference", "*", "black", f"{reference_mode} (reference)"),
         ("int8", "P", "tab:gray", "int8"),
     ):
         rows = [p for p in points if p.kind == kind]
@@ -135,13 +135,13 @@ def trade_off_figure(points: tuple[Point, ...], model: str, baseline_mode: str, 
 
     axes.set_title(f"Accuracy/footprint trade-off: {model}", parse_math=False)
     axes.set_xlabel(
-        f"average relative error vs {baseline_mode}, % (mean over {metric_count} metric"
+        f"average relative error vs {reference_mode}, % (mean over {metric_count} metric"
         f"{'s' if metric_count != 1 else ''})", parse_math=False,
     )
-    axes.set_ylabel(f"compression rate ({baseline_mode} size / model size)", parse_math=False)
+    axes.set_ylabel(f"compression rate ({reference_mode} size / model size)", parse_math=False)
     axes.grid(True, alpha=0.3)
     legend = axes.legend(loc="lower right", fontsize=8)  # the low-rate, high-error corner is the empty one
-    for text in legend.get_texts():  # the baseline mode is the user's text too
+    for text in legend.get_texts():  # the reference mode is the user's text too
         text.set_parse_math(False)
     axes.margins(x=0.12, y=0.08)
     _draw_labels(figure, axes, points, overlay, legend)
@@ -184,7 +184,7 @@ def _draw_front(axes, points: tuple[Point, ...], overlay: Overlay) -> None:
     if vertices:
         axes.plot([x for x, _ in vertices], [y for _, y in vertices], drawstyle="steps-post", color=_FRONT_COLOR,
                   linewidth=3, alpha=0.45, zorder=1.5, solid_joinstyle="miter", label=FRONT_LABEL)
-    dominated = [p for p in points if p.index in overlay.dominated and p.kind != "baseline"]
+    dominated = [p for p in points if p.index in overlay.dominated and p.kind != "reference"]
     styles = {series.label: (series.marker, series.color, 7) for series in SERIES}
     styles["int8"] = ("P", "tab:gray", _MARKER_SIZES["int8"])
     for kind, (marker, color, size) in styles.items():
@@ -261,7 +261,7 @@ def _draw_labels(figure, axes, points: tuple[Point, ...], overlay: Overlay, lege
 
 
 _LABEL_SIZE = 8
-_MARKER_SIZES = {"baseline": 11, "int8": 11}  # the series' markers are 7 points
+_MARKER_SIZES = {"reference": 11, "int8": 11}  # the series' markers are 7 points
 _RING_SIZE = 16
 
 

@@ -58,7 +58,7 @@ def _regression_entry(row, statuses: dict) -> dict | None:
 def _pareto_entry(row, statuses: dict) -> dict | None:
     """Whether another row of the model dominates this one; the check's status where a rule sets
     ``pareto = true``. None for the baseline row, which takes no part."""
-    if row.is_baseline:
+    if row.is_reference:
         return None
     by = row.dominated_by
     entry = {"dominated by": by.label if by else None, "dominating error": by.error if by else None,
@@ -91,7 +91,7 @@ def run_rows(report) -> list[dict]:
         row.update(row_figures(run.results.derived, gates.index))
         if gates.index in run.results.paired:
             row["paired"] = [pairing.figures() for pairing in run.results.paired[gates.index]]
-        row["verdict"] = Verdict.REFERENCE if gates.is_baseline else report.verdicts[gates.index].verdict
+        row["verdict"] = Verdict.REFERENCE if gates.is_reference else report.verdicts[gates.index].verdict
     return rows
 
 
@@ -200,7 +200,7 @@ def summary_markdown(reports, baseline, output_dir: Path, notes=(), errors=(), i
             lines += ["| row | error | rate | limits | vs baseline | result |",
                       "|:--|--:|--:|:--|:--|:--|"]
             verdicts = {row.index: report.verdicts[row.index] for row in rows}
-            ordered = sorted((r for r in rows if not r.is_baseline or r.outcomes),
+            ordered = sorted((r for r in rows if not r.is_reference or r.outcomes),
                              key=lambda r: verdicts[r.index].verdict != FAILED)
             for row in ordered:
                 figures = row.figures
@@ -249,7 +249,7 @@ def _pareto_lines(rows) -> list[str]:
     model's rows have (with its rule), the highest-rate row within it."""
     lines = [f"- ⚪ {_cell(row.label)} is dominated by {_cell(row.dominated_by.label)}"
              f" ({dominance_figures(row)})" for row in rows if row.dominated_by is not None]
-    compared = [row for row in rows if not row.is_baseline]
+    compared = [row for row in rows if not row.is_reference]
     limits = sorted({(o.check.limit, o.rule.source) for row in compared for o in row.outcomes
                      if o.check.name == MAX_ERROR})
     parts = []

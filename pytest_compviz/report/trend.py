@@ -35,13 +35,13 @@ class Series:
 TREND_RUNS = 200
 
 
-def trends(records: Sequence[dict], baseline_mode: str = "fp32") -> dict[str, list[Series]]:
+def trends(records: Sequence[dict], reference_mode: str = "fp32") -> dict[str, list[Series]]:
     """Model -> its configurations' series, in the history's order; the reference rows (the
     baseline mode's) are 0% and 1.0x by definition and are left out."""
     found: dict[tuple, Series] = {}
     for number, record in enumerate(records):
         for row in record["rows"]:
-            if row.get(MODE) == baseline_mode or row.get("verdict") in (Verdict.REFERENCE, Verdict.NOT_RUN):
+            if row.get(MODE) == reference_mode or row.get("verdict") in (Verdict.REFERENCE, Verdict.NOT_RUN):
                 continue
             try:
                 key, error, rate = key_of(row), float(row[ERROR]), float(row[RATE])
