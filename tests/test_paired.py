@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from conftest import compviz_in_process
-from scipy.stats import binomtest
 
 from pytest_compviz.config.rules import RuleError, parse_rule
 from pytest_compviz.core.paired import (Flips, count_flips, mcnemar_worse, one_sided_level, paired_stderr,
@@ -68,13 +67,25 @@ def test_the_issues_example_paired_vs_independent_stderr():
     assert unpaired_stderr(0.7, 0.7, 5000) * 100 == pytest.approx(0.917, abs=5e-4)
 
 
-@pytest.mark.parametrize("right_to_wrong, wrong_to_right", [
-    (0, 0), (0, 7), (1, 0), (3, 3), (7, 2), (2, 7), (60, 10), (10, 60), (150, 100), (2900, 3000), (3000, 2900),
-])
-def test_mcnemar_matches_scipys_exact_binomial_test(right_to_wrong, wrong_to_right):
-    flips = right_to_wrong + wrong_to_right
-    expected = 1.0 if flips == 0 else binomtest(right_to_wrong, flips, 0.5, alternative="greater").pvalue
-    assert mcnemar_worse(right_to_wrong, wrong_to_right) == pytest.approx(expected, rel=1e-9, abs=1e-300)
+def binomtest_greater(successes: int, trials: int) -> float:
+    """scipy's exact one-sided binomial test (p = 1/2): the reference implementation. Imported
+    here, not at the top: scipy.stats costs each process that collects this module ~1 s."""
+    from scipy.stats import binomtest
+
+    return binomtest(successes, trials, 0.5, alternative="greater").pvalue
+
+
+# One test, not one per case: the first call imports scipy, and one xdist worker pays for it.
+MCNEMAR_CASES = [(0, 0), (0, 7), (1, 0), (3, 3), (7, 2), (2, 7), (60, 10), (10, 60), (150, 100), (2900, 3000),
+                 (3000, 2900)]
+
+
+def test_mcnemar_matches_scipys_exact_binomial_test():
+    for right_to_wrong, wrong_to_right in MCNEMAR_CASES:
+        flips = right_to_wrong + wrong_to_right
+        expected = 1.0 if flips == 0 else binomtest_greater(right_to_wrong, flips)
+        assert mcnemar_worse(right_to_wrong, wrong_to_right) == pytest.approx(expected, rel=1e-9, abs=1e-300), \
+            (right_to_wrong, wrong_to_right)
 
 
 def test_one_sided_level_of_z():
@@ -276,7 +287,6 @@ def _regression_sweep(folder: Path) -> None:
     _manifest(folder, "m,fp32,0,0,10,evals/fp32\nm,int4,1,0,2.5,evals/int4\n")
 
 
-P_60_10 = binomtest(60, 70, 0.5, alternative="greater").pvalue  # scipy's, not ours
 
 
 def test_a_regression_the_independent_check_calls_noise_fails_the_paired_one(pytester):
@@ -290,14 +300,15 @@ paired = true
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
     result.assert_outcomes(passed=1, failed=1)  # the schema item, and the paired check
     assert result.ret == 1
+    p_60_10 = binomtest_greater(60, 70)  # scipy's, not ours
     result.stdout.fnmatch_lines([
         "int4: paired_choice/acc: worse than the reference on the same 5000 items: 60 right -> wrong, 10 wrong ->"
         " right, difference -1.00 pp ± 0.17 pp paired (± 0.92 pp as independent runs, z = -1.09); exact one-sided"
-        f" McNemar p = {P_60_10:.3g} < 0.05 (rule 1, pyproject.toml)",
+        f" McNemar p = {p_60_10:.3g} < 0.05 (rule 1, pyproject.toml)",
     ])
     summary = (pytester.path / "compviz-report" / "summary.md").read_text(encoding="utf-8")
     assert ("| int4 | paired_choice/acc | 5000 | 60 (1.2%) | 10 (0.2%) | 70.0% → 69.0% | -1.00 pp | 0.17 pp"
-            f" | 0.92 pp | {P_60_10:.3g} |") in summary
+            f" | 0.92 pp | {p_60_10:.3g} |") in summary
     (row,) = [r for r in json.loads((pytester.path / "compviz-report" / "compviz.json").read_text())["rows"]
               if r["mode"] == "int4"]
     assert (row["paired"][0]["right to wrong"], row["paired"][0]["wrong to right"]) == (60, 10)
