@@ -12,6 +12,7 @@ from ..core.ledger import BASELINE_OUTCOMES, UNCHECKED, Outcome
 from ..problems import CompvizError, InvalidResults
 from ..spec import ERROR, INT4, INT8, LORA_RANK, MODE, RATE, Settings
 from .document import READABLE_VERSIONS, ROW_FIELDS, NotARunDocument, read_run_document, result_rows, settings_record
+from ..core.names import short_commit
 
 
 class BaselineError(CompvizError):
@@ -91,7 +92,7 @@ class Baseline:
         if self.created:
             parts.append(self.created)
         if self.commit:
-            parts.append(f"commit {self.commit[:10]}")
+            parts.append(f"commit {short_commit(self.commit)}")
         return ", ".join(parts)
 
 

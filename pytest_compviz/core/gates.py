@@ -14,7 +14,7 @@ from ..config.rules import (BOUND, FAIL_ON_IMPROVEMENT, MAX_ERROR_INCREASE, MAX_
                             winning_settings)
 from ..spec import ERROR, INT4, INT8, LORA_RANK, MODE, PLOT_NAME, RATE, SIZE
 from .ledger import FAILED, PASSED, XFAILED
-from .names import short
+from .names import row_label
 from .noise import delta_stderr, error_stderr, metric_stderr
 from .paired_gates import KINDS as PAIRED_KINDS, outcomes as paired_outcomes
 from .regression import Regression, input_name, row_key
@@ -182,9 +182,7 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
         model, mode = str(row[table.model_column]), str(row[MODE])
         plot_name = str(row[PLOT_NAME]) if has_plot_name else ""
         line = table.line_of(index)
-        label = short(f"{mode} ({plot_name})" if plot_name else mode)
-        if multi_model:
-            label = f"{short(model)}: {label}"
+        label = row_label(model, mode, plot_name, multi_model)
         is_reference = mode == reference_mode
         outcomes: list[Outcome] = []
         regression = None

@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from statistics import NormalDist
 
+from .names import short_commit
+
 CONFIDENCE = 0.99  # one-sided: about one false alarm in a hundred stable runs
 MIN_RUNS = 4  # fewer runs than this give no usable spread
 WINDOW = "window"  # the check's name (an item per gated row)
@@ -66,16 +68,12 @@ class WindowVerdict:
     def describe(self) -> str:
         """``window gate (prediction interval, 99% one-sided, last 8 passing runs a1b2c3d..e4f5a6b):
         error 5.20% > bound 4.90% (mean 4.10%, sd 0.30 pp, this run ± 0.10 pp)``"""
-        span = f"{_short(self.first)}..{_short(self.last)}" if self.runs > 1 else _short(self.first)
+        span = f"{short_commit(self.first)}..{short_commit(self.last)}" if self.runs > 1 else short_commit(self.first)
         relation = "<=" if self.passed else ">"
         noise = f", this run ± {self.stderr * 100:.2f} pp" if self.stderr is not None else ", this run: no stderr"
         return (f"window gate ({self.method}: {self.why}; {self.confidence:.0%} one-sided; last {self.runs} passing"
                 f" run{'s' if self.runs != 1 else ''} {span}): error {self.value:.2%} {relation} bound {self.bound:.2%}"
                 f" (mean {self.mean:.2%}, sd {self.spread * 100:.2f} pp{noise})")
-
-
-def _short(commit: str | None) -> str:
-    return commit[:7] if commit else "(no commit)"
 
 
 def window_verdict(points, value: float, stderr: float | None, confidence: float = CONFIDENCE) -> WindowVerdict | None:

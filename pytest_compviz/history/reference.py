@@ -18,6 +18,7 @@ from ..core.window import Point, Window
 from ..spec import ERROR
 from .git import GitFacts, first_parents, git_facts, lineage
 from .store import read_history
+from ..core.names import short_commit
 
 # Run outcomes a compared-with run may have: a saved baseline's (ledger.BASELINE_OUTCOMES) but
 # "incomplete": a run narrowed by -k vouches for a few rows only, and would hide the whole run before it.
@@ -97,10 +98,6 @@ def _as_baseline(record: dict, description: str) -> Baseline:
     return Baseline(description, rows, record.get("time"), record.get("commit"))
 
 
-def _short(commit: str | None) -> str:
-    return commit[:10] if commit else "(no commit)"
-
-
 def choose(records: Sequence[dict], facts: GitFacts, history, folder: Path, missing: str = "error",
            wanted: Wanted | None = None):
     """(Baseline or None, notes). No usable run is an error, or a note with ``missing`` = warn."""
@@ -146,11 +143,11 @@ def _base_run(records, facts: GitFacts, history, folder: Path, wanted: Wanted):
                 return (record, f"{where} in history {history.shown}"), None
             because = "; ".join(skipped)
             return (record, f"{distance} commit{'s' if distance != 1 else ''} before {where}"
-                    f" {_short(facts.merge_base)} in history {history.shown} ({because})"), None
-        skipped.append(f"{_short(commit)}: " + (f"{failed} run{'s' if failed != 1 else ''} failed or not comparable"
+                    f" {short_commit(facts.merge_base)} in history {history.shown} ({because})"), None
+        skipped.append(f"{short_commit(commit)}: " + (f"{failed} run{'s' if failed != 1 else ''} failed or not comparable"
                                                  f" ({_why_not(records, commit, wanted)}), no passing one"
                                                  if failed else "no run recorded"))
-    return None, (f"no passing run of {where} ({_short(facts.merge_base)}) or of its {history.depth} first-parent"
+    return None, (f"no passing run of {where} ({short_commit(facts.merge_base)}) or of its {history.depth} first-parent"
                   f" ancestors in history {history.shown} (the newest: {'; '.join(skipped[:3])})")
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from ..core.ledger import FAILED, XFAILED
 from ..core.messages import check_message, schema_message
-from ..core.names import short
+from ..core.names import configuration_name, short
 from .shared import SESSION_KEY, CompvizWarning
 
 
@@ -47,7 +47,7 @@ def row_names(gates) -> dict:
     used: set[str] = set()
     names = {}
     for row in gates.rows:
-        name = short(f"{row.mode} ({row.plot_name})" if row.plot_name else row.mode)
+        name = configuration_name(row.mode, row.plot_name)
         if gates.multi_model:
             name = f"{short(row.model)}/{name}"
         name = name.replace("::", ":").replace("[", "(").replace("]", ")")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from ..spec import ERROR, MODE, PLOT_NAME, RATE
 from ..core.ledger import Outcome, Status, Verdict
+from ..core.names import row_label
 
 MARKER = "<!-- pytest-compviz: pull-request comment -->"
 LIMIT = 65536  # GitHub's limit on a comment's body, in characters
@@ -19,9 +20,7 @@ TREND_CHARTS = 3
 
 
 def _label(row: dict) -> str:
-    name = row.get(PLOT_NAME) or ""
-    mode = str(row.get(MODE))
-    return f"{row.get('model')}: {mode} ({name})" if name else f"{row.get('model')}: {mode}"
+    return row_label(str(row.get("model")), str(row.get(MODE)), str(row.get(PLOT_NAME) or ""), with_model=True)
 
 
 def _cell(text) -> str:

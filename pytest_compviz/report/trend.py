@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from ..baseline.load import key_of
 from ..core.ledger import Verdict
 from ..spec import ERROR, MODE, PLOT_NAME, RATE
+from ..core.names import short_commit
 
 
 @dataclass
@@ -75,7 +76,7 @@ class Step:
     def describe(self) -> str:
         commit = self.series.commits[self.at]
         return (f"{self.series.model}: {self.series.label}: error {self.before:.2%} -> {self.after:.2%}"
-                f" ({(self.after - self.before) * 100:+.2f} pp) from commit {commit[:10] if commit else '(no commit)'}"
+                f" ({(self.after - self.before) * 100:+.2f} pp) from commit {short_commit(commit)}"
                 f" ({self.at} run{'s' if self.at != 1 else ''} before, {len(self.series.errors) - self.at} from it)")
 
 
