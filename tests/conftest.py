@@ -142,6 +142,30 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest(*NO_CACHE, *args)
 
 
+# In-process runs load the plugin under test and no other. Every run otherwise finds the
+# environment's plugins (xdist, pytest-html, hypothesis, typeguard) through their entry points and
+# registers them: ~40% of a small run's time. A test whose run needs them (xdist workers, an HTML
+# report, `-p no:compviz`) carries `@pytest.mark.all_plugins`; tests/test_plugin_matrix.py and
+# every subprocess run load everything installed, as users' runs do.
+
+
+@pytest.fixture(autouse=True)
+def only_the_plugin_under_test_in_process(request, monkeypatch):
+    if "pytester" not in request.fixturenames or request.node.get_closest_marker("all_plugins"):
+        return
+    pytester = request.getfixturevalue("pytester")
+    inline_run = pytester.inline_run
+
+    def only_the_plugin_under_test(*args, plugins=(), **kwargs):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+            # The module itself, not "-p": it is imported already, and "-p" would warn that it
+            # cannot be assertion-rewritten.
+            return inline_run(*args, plugins=[*plugins, importlib.import_module("pytest_compviz.plugin")], **kwargs)
+
+    monkeypatch.setattr(pytester, "inline_run", only_the_plugin_under_test)
+
+
 @pytest.fixture(autouse=True)
 def no_step_summary(monkeypatch):
     """In-process runs read os.environ (and subprocess runs inherit it): never append to a real CI
@@ -184,6 +208,7 @@ STAND_IN_SIGNATURE = b"\x89PNG\r\n\x1a\ncompviz test stand-in "
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "draws: the test checks drawn plots: draw them for real (see conftest.py)")
+    config.addinivalue_line("markers", "all_plugins: in-process runs load every installed plugin (see conftest.py)")
 
 
 class StandInFigure:

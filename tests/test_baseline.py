@@ -648,6 +648,7 @@ def test_step_summary_is_cut_under_the_limit_with_a_note():
 # --- 10. JUnit XML under xdist -------------------------------------------------------------------
 
 
+@pytest.mark.all_plugins
 def test_regression_properties_in_junit_xml_under_xdist(pytester, results, base):
     results(CSV, cells=WORSE_INT4)
 
@@ -675,6 +676,7 @@ def test_regression_properties_in_junit_xml_under_xdist(pytester, results, base)
 # --- 11. pytest-html -----------------------------------------------------------------------------
 
 
+@pytest.mark.all_plugins
 def test_self_contained_html_report_embeds_the_plot(pytester, results, base):
     pytest.importorskip("pytest_html")
     results(CSV, cells=WORSE_INT4)

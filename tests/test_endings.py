@@ -37,6 +37,7 @@ def stale_pass(pytester, results) -> None:
     assert document(pytester)["outcome"] == "passed"
 
 
+@pytest.mark.all_plugins
 @pytest.mark.parametrize("xdist", [(), ("-n", "2")], ids=["serial", "n2"])
 def test_runxfail_makes_a_rules_expected_failure_fail_and_never_saves(pytester, results, xdist):
     results(CSV)
@@ -52,6 +53,7 @@ def test_runxfail_makes_a_rules_expected_failure_fail_and_never_saves(pytester, 
     assert "baseline not saved to base.json: 1 gate failed" in report(pytester, "summary.md")
 
 
+@pytest.mark.all_plugins
 @pytest.mark.parametrize("stop", [("-x",), ("--maxfail", "1"), ("--sw",)], ids=["x", "maxfail", "sw"])
 def test_an_xdist_run_stopped_early_writes_its_outcome_over_the_earlier_pass(pytester, results, stop):
     stale_pass(pytester, results)
@@ -85,6 +87,7 @@ def test_a_failed_save_is_in_compviz_json_summary_md_and_the_step_summary(pytest
     assert (pytester.path / "other.json").read_text(encoding="utf-8") == '{"a": 1}'
 
 
+@pytest.mark.all_plugins
 def test_loadgroup_ids_decorated_with_a_group_change_no_verdict(pytester, results):
     results(CSV)
     pytester.makeconftest("""
@@ -137,6 +140,7 @@ def test_a_check_failure_is_an_assertion_error_for_report_consumers(pytester, re
     result.stdout.fnmatch_lines(["*RAISED AssertionError*"])
 
 
+@pytest.mark.all_plugins
 @pytest.mark.parametrize("xdist", [(), ("-n", "2")], ids=["serial", "n2"])
 def test_ctrl_c_while_drawing_is_recorded_and_the_summaries_still_written(pytester, results, monkeypatch, xdist):
     stale_pass(pytester, results)

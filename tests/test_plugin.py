@@ -341,6 +341,7 @@ def test_an_unusable_input_is_a_usage_error(pytester, kind):
     result.stderr.fnmatch_lines([f"ERROR: compviz: input results.csv: {reason}"])
 
 
+@pytest.mark.all_plugins
 def test_plugin_can_be_disabled(pytester, results):
     results("llama2_asym.csv")
     result = run(pytester, "-p", "no:compviz", "--compviz-input", "llama2_asym.csv")
