@@ -1,7 +1,9 @@
 """The CI loop end to end in a scratch git repository: runs on main build the history, a pull
 request's run compares with its merge base (not the newest main run), the window gate catches slow
 drift and gates a zero-variance history, concurrent saves lose nothing, comment.md is written and
-posted to a local stand-in of GitHub's REST endpoints. Faces in-process (compviz's main, pytester)."""
+posted to a local stand-in of GitHub's REST endpoints. Faces in-process (compviz's main, pytester);
+the trend plot is a stand-in except in the test that decodes it; the window tests' histories are one
+real run's record, moved (the window gate reads records only)."""
 
 from __future__ import annotations
 
@@ -9,17 +11,19 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pandas  # noqa: F401 - loaded once here: in-process pytester runs drop modules they import, and numpy cannot load twice
 import pytest
-from conftest import NO_CACHE, CsvWriter
+from conftest import NO_CACHE, STAND_IN_SIGNATURE, CsvWriter, StandInFigure
 
 from pytest_compviz.cli import main
 from pytest_compviz.core.window import Point, window_verdict
 from pytest_compviz.history.store import append_record, bounded, read_history
 from pytest_compviz.report.comment import LIMIT, MARKER, comment_markdown
+from pytest_compviz.spec import ERROR
 
 GPTQ_LINE = 2  # the gptq row of llama2_asym.csv: error 4.136%
 SIMILARITY = 0.8840730565565603  # its WWB similarity; error moves by -Δsimilarity / 4
@@ -33,9 +37,7 @@ class Repo:
         self.folder = folder
         self.csv = CsvWriter(folder)
         self.commits = 0
-        self.git("init", "-q", "-b", "main")
-        self.git("config", "user.email", "ci@example.org")
-        self.git("config", "user.name", "ci")
+        self.git("init", "-q", "-b", "main")  # its author: GIT_AUTHOR_NAME and the others (the fixtures)
         (folder / "pyproject.toml").write_text(RULES)
 
     def git(self, *args: str) -> str:
@@ -52,11 +54,48 @@ class Repo:
         self.git("commit", "-q", "--allow-empty", "-m", f"rise {error_rise_pp} ({self.commits})")
         return self.git("rev-parse", "HEAD")
 
+    def history(self, capsys, rises: tuple[float, ...], *args: str) -> None:
+        """Main's runs of results whose gptq row's error is each of ``rises`` points above the file's,
+        on a commit each: the first run for real, the others its record with that row's similarity
+        and error moved as a run of that commit's file records them (the same figures to 1e-17). For
+        the window gate, which reads records only: a run each would be ~0.05 s more."""
+        self.commit(rises[0])
+        assert compviz(capsys, *args)[0] == 0
+        (real,) = read_history(self.folder / "hist", "hist")
+        for rise in rises[1:]:
+            rows = [dict(row) for row in real["rows"]]
+            (gptq,) = [row for row in rows if row["mode"].endswith("gptq")]
+            gptq["WWB, similarity"] = SIMILARITY - 4 * rise / 100
+            gptq[ERROR] += (rise - rises[0]) / 100
+            append_record(self.folder / "hist", "hist", {**real, "commit": self.commit(rise), "rows": rows}, keep=1000)
+
+
+def git_author(monkeypatch) -> None:
+    for role in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{role}_NAME", "ci")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "ci@example.org")
+
+
+@pytest.fixture(autouse=True)
+def trend_drawn_only_where_checked(request, monkeypatch):
+    """The trend plot, as conftest's stand-in does for the trade-off plot: drawing it is ~0.25 s a
+    run, most of a run's time here, and only the test marked ``draws`` looks at it."""
+    if request.node.get_closest_marker("draws"):
+        return
+    from pytest_compviz.report import trend
+
+    def stand_in(model, series_list, records):
+        drawn_from = StandInFigure(model, series_list, [record.get("commit") for record in records])
+        return STAND_IN_SIGNATURE + f"trend {drawn_from.digest}".encode()
+
+    monkeypatch.setattr(trend, "draw_trend", stand_in)
+
 
 @pytest.fixture
 def repo(tmp_path, monkeypatch) -> Repo:
     for name in CI_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    git_author(monkeypatch)
     monkeypatch.chdir(tmp_path)
     return Repo(tmp_path)
 
@@ -143,9 +182,7 @@ def test_previous_is_the_newest_passing_run_of_the_branch(repo, capsys):
 
 
 def test_slow_drift_is_caught_by_the_window_gate(repo, capsys):
-    for rise in (0.0, 0.02, -0.02, 0.01, 0.0, -0.01):  # main's history: stable, with a little scatter
-        repo.commit(rise)
-        assert compviz(capsys)[0] == 0
+    repo.history(capsys, (0.0, 0.02, -0.02, 0.01, 0.0, -0.01))  # main's history: stable, with a little scatter
     repo.commit(0.3)  # within the 0.5 pp tolerance of the previous run...
     code, out, _ = compviz(capsys, "--window", "8", "--compare", "previous")
     assert code == 1  # ...but far beyond what six stable runs predict
@@ -159,9 +196,7 @@ def test_slow_drift_is_caught_by_the_window_gate(repo, capsys):
 
 
 def test_a_zero_variance_history_still_gates(repo, capsys):
-    for _ in range(5):
-        repo.commit(0.0)
-        assert compviz(capsys, "--window", "5")[0] == 0  # the same figures every run: no spread
+    repo.history(capsys, (0.0,) * 5, "--window", "5")  # the same figures every run: no spread
     repo.commit(0.05)
     code, out, _ = compviz(capsys, "--window", "5")
     assert code == 1
@@ -207,23 +242,46 @@ def test_the_history_keeps_the_newest_runs_of_each_configuration_and_skips_a_tor
         read_history(tmp_path / "h", "h")
 
 
+# The writers call the saving function only (a run's imports would be ~1 s a process). Each waits for
+# the go file, so the two append at the same time: a process's start-up (~0.15 s) is longer than
+# its 40 appends. Without the lock, 20-40 of the 80 records were lost in each of 15 tries.
+WRITER = """
+import json, sys, time
+from pathlib import Path
+from pytest_compviz.history.store import append_record
+folder, name, go, record = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), json.loads(sys.argv[4])
+(folder.parent / ("ready-" + name)).touch()
+while not go.exists():
+    time.sleep(0.001)
+for n in range(40):
+    append_record(folder, "h", {**record, "commit": f"{name}-{n}"}, keep=1000)
+"""
+
+
 def test_concurrent_saves_lose_nothing(tmp_path):
-    script = ("import sys; from pytest_compviz.history.store import append_record\n"
-              "sys.path.insert(0, sys.argv[2]); from test_ciloop import _record\n"
-              "for n in range(40): append_record(__import__('pathlib').Path(sys.argv[1]), 'h', _record(n), keep=1000)\n")
-    writers = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "h"), str(Path(__file__).parent)])
-               for _ in range(2)]
-    assert [writer.wait(timeout=120) for writer in writers] == [0, 0]
-    assert len(read_history(tmp_path / "h", "h")) == 80
+    go = tmp_path / "go"
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "h"), name, str(go),
+                                 json.dumps(_record(1))]) for name in ("a", "b")]
+    try:
+        deadline = time.monotonic() + 60
+        while not all((tmp_path / f"ready-{name}").exists() for name in ("a", "b")):
+            assert time.monotonic() < deadline and all(writer.poll() is None for writer in writers), "a writer died"
+            time.sleep(0.002)
+        go.touch()
+        assert [writer.wait(timeout=60) for writer in writers] == [0, 0]
+    finally:
+        for writer in writers:
+            writer.kill()
+    commits = [record["commit"] for record in read_history(tmp_path / "h", "h")]
+    assert sorted(commits) == sorted(f"{name}-{n}" for name in ("a", "b") for n in range(40))
 
 
 # --- comment.md and its posting ------------------------------------------------------------------
 
 
 def test_comment_md_puts_failures_first_and_is_posted_once_then_updated(repo, capsys, monkeypatch):
-    for rise in (0.0, 0.0, 0.0):
-        repo.commit(rise)
-        compviz(capsys)
+    repo.commit(0.0)
+    assert compviz(capsys)[0] == 0  # main's run: the base, and the charts' first point
     repo.git("checkout", "-q", "-b", "pr")
     repo.commit(1.0)
     monkeypatch.setenv("GITHUB_BASE_REF", "main")
@@ -267,7 +325,7 @@ def test_comment_md_puts_failures_first_and_is_posted_once_then_updated(repo, ca
             pass
 
     server = HTTPServer(("127.0.0.1", 0), GitHub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
         api = f"http://127.0.0.1:{server.server_port}"
@@ -311,6 +369,7 @@ def test_a_comment_stays_under_githubs_limit_keeping_failures_first():
 def test_the_plugin_records_and_compares_with_the_merge_base(pytester, monkeypatch):
     for name in CI_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    git_author(monkeypatch)
     repo = Repo(pytester.path)
     repo.commit(0.0)
     args = ["--compviz-input", "r.csv", "--compviz-output-dir", "out", "--compviz-no-step-summary", *NO_CACHE]
@@ -322,7 +381,8 @@ def test_the_plugin_records_and_compares_with_the_merge_base(pytester, monkeypat
     result.assert_outcomes(passed=18, failed=1)
     result.stdout.fnmatch_lines([f"int4 + awq + scale estimation + gptq (gptq): since the baseline (the merge base of HEAD and main in history hist, *,"
                                  f" commit {base[:10]}): average relative error 4.14% -> 5.14%*"])
-    assert (pytester.path / "out" / "meta-llama_Llama-2-7b-chat-hf.trend.png").read_bytes()[:4] == b"\x89PNG"
+    trend = (pytester.path / "out" / "meta-llama_Llama-2-7b-chat-hf.trend.png").read_bytes()
+    assert trend.startswith(STAND_IN_SIGNATURE + b"trend ")  # drawn for real below
     assert "### Step changes" in (pytester.path / "out" / "summary.md").read_text()
     result = pytester.runpytest(*args, "--compviz-compare", "base")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -332,19 +392,26 @@ def test_the_plugin_records_and_compares_with_the_merge_base(pytester, monkeypat
     result.stderr.fnmatch_lines(["*error: argument --compviz-window: '0': must be at least 1, not 0"])
 
 
-@pytest.mark.parametrize(("schema", "name"), [("vendor.github-workflows", "github-ci-loop.yml"),
-                                               ("vendor.github-workflows", "github-comment.yml"),
-                                               ("vendor.gitlab-ci", "gitlab-ci-loop.yml")])
-def test_the_ci_loop_examples_validate_against_their_ci_schema(schema, name):
-    examples = Path(__file__).resolve().parent.parent / "examples"
-    done = subprocess.run([str(Path(sys.executable).parent / "check-jsonschema"), "--builtin-schema", schema,
-                           str(examples / name)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-    text = (examples / name).read_text()
-    if name == "github-comment.yml":  # the posting job never runs the pull request's code
-        assert "actions/checkout" not in text and "workflow_run" in text
-    if name == "github-ci-loop.yml":  # the job running the pull request's code cannot write
-        assert "permissions:\n  contents: read\n\njobs" in text
+@pytest.mark.draws
+def test_the_trend_plot_draws_each_configuration_over_the_runs_and_failed_runs_as_red_crosses():
+    import io
+
+    import matplotlib.image
+
+    from pytest_compviz.report.trend import draw_trend, trends
+
+    records = [_record(n) for n in range(1, 5)]
+    for row in records[1]["rows"]:
+        row["average relative error stderr"] = 0.002  # a band around that run
+    records[-1] = {**records[-1], "outcome": "failed", "rows": [{**row, "verdict": "failed"}
+                                                                for row in records[-1]["rows"]]}
+    series = trends(records)["m"]
+    assert [len(s.errors) for s in series] == [4, 4, 4]
+    image = matplotlib.image.imread(io.BytesIO(draw_trend("m", series, records)), format="png")
+    assert image.shape[:2] == (650, 1300)  # 13 x 6.5 inches at 100 dpi
+    red = (abs(image[..., 0] - 0xd6 / 255) < 0.02) & (abs(image[..., 1] - 0x27 / 255) < 0.02) & (
+        abs(image[..., 2] - 0x28 / 255) < 0.02)  # tab:red: only the failed runs' crosses (the lines are tab10's first three)
+    assert red.sum() > 50
 
 
 # --- what a recorded run must hold to be compared with (found by the adversarial review) -----------

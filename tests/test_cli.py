@@ -53,7 +53,6 @@ def llama2_copy(tmp_path, llama2_csv) -> Path:
 SPELLINGS = [("--input-file", "--output-dir"), ("-i", "-o"), ("--input_file", "--output_dir")]
 
 
-@pytest.mark.draws
 def test_each_option_spelling_writes_the_golden_table_and_identical_plots(tmp_path, llama2_copy, llama2_expected_md):
     before = sha256(llama2_copy)
     results = [compviz(i, "in/llama2_asym.csv", o, f"out{n}", "--format", "png", "--format", "svg", cwd=tmp_path)
@@ -66,7 +65,9 @@ def test_each_option_spelling_writes_the_golden_table_and_identical_plots(tmp_pa
         # and no temp file left behind
         assert files_in(tmp_path / f"out{n}") == ["compviz.json", *names[:1], *names[1:], "summary.md"]
         assert (tmp_path / f"out{n}" / "llama2_asym.md").read_bytes() == llama2_expected_md
-    # Three runs, byte-identical plots (across processes: test_plugin's xdist run).
+    # Three runs, the same plots: drawn from the same data (conftest's stand-in: its bytes are a digest
+    # of what the figure is drawn from). Real drawings, byte-identical: test_core's
+    # test_renders_are_byte_identical (png and svg) and, across processes, test_plugin's xdist run.
     for name in names[1:]:
         first = (tmp_path / "out0" / name).read_bytes()
         assert all((tmp_path / f"out{n}" / name).read_bytes() == first for n in (1, 2)), name
@@ -75,7 +76,7 @@ def test_each_option_spelling_writes_the_golden_table_and_identical_plots(tmp_pa
 
 def test_output_dir_defaults_to_compviz_report_as_in_pytest(tmp_path, llama2_copy, llama2_expected_md):
     before = sha256(llama2_copy)
-    result = compviz(llama2_copy, cwd=tmp_path, script=True)  # positional input, console script
+    result = compviz(llama2_copy, cwd=tmp_path)  # positional input (the console script: the "bad option" test)
     assert result.returncode == 0, result.stderr
     assert "  wrote compviz-report/llama2_asym.md, compviz-report/llama2_asym.png" in result.stdout.splitlines()
     assert files_in(tmp_path / "in") == ["llama2_asym.csv"]
@@ -166,7 +167,8 @@ def test_unusable_input_exits_2_and_writes_nothing(tmp_path, llama2_copy, args, 
         pytest.param([], "compviz: error: no input: give a results CSV, e.g. compviz --input-file"
                      " data/llama2_asym.csv, or list inputs (or files globs that match a CSV) in [tool.compviz]",
                      False, id="no input"),
-        # Through the console script: argparse's exit is the process's exit status.
+        # Through the console script (the file's one run of the installed entry point): argparse's
+        # exit is the process's exit status.
         pytest.param(["--bogus", "in/llama2_asym.csv"], "compviz: error: unrecognized arguments: --bogus", True,
                      id="bad option"),
         # The rest of this line ("(choose from ...)") is argparse's wording, which varies by Python.
