@@ -153,6 +153,9 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 def only_the_plugin_under_test_in_process(request, monkeypatch):
     if "pytester" not in request.fixturenames or request.node.get_closest_marker("all_plugins"):
         return
+    # Before pytester: it snapshots sys.modules when created and restores the snapshot after the
+    # test, which would unload what heavy_modules_loaded imported first.
+    request.getfixturevalue("heavy_modules_loaded")
     pytester = request.getfixturevalue("pytester")
     inline_run = pytester.inline_run
 
@@ -228,10 +231,16 @@ def plots_drawn_only_where_checked(request, monkeypatch):
         request.getfixturevalue("heavy_modules_loaded")
     if request.node.get_closest_marker("draws"):
         return
-    from pytest_compviz.report import artifacts
+    from pytest_compviz.report import artifacts, trend
 
     monkeypatch.setattr(artifacts, "trade_off_figure", StandInFigure)
     monkeypatch.setattr(artifacts, "figure_bytes", stand_in_figure_bytes)
+    monkeypatch.setattr(trend, "draw_trend", stand_in_trend)  # the history's trend plots: ~0.25 s each
+
+
+def stand_in_trend(model, series_list, records) -> bytes:
+    drawn_from = StandInFigure(model, series_list, [record.get("commit") for record in records])
+    return STAND_IN_SIGNATURE + f"trend {drawn_from.digest}".encode()
 
 
 # --- modules that start processes run first ------------------------------------------------------

@@ -93,6 +93,7 @@ class Runner:
         CsvWriter(self.project / "results")("llama2_asym.csv", cells={(4, "WWB, similarity"): "0.6"})  # int4 worse
 
 
+@pytest.mark.all_plugins  # the workflow asks for an HTML report: pytest-html, as in the CI it is copied to
 def test_the_github_workflow_creates_a_baseline_on_main_and_fails_a_regressing_pull_request(
         pytester, tmp_path, monkeypatch):
     steps = {step.get("name"): step for step in _load("github-actions.yml")["jobs"]["gates"]["steps"]}
@@ -131,6 +132,7 @@ def test_the_github_workflow_creates_a_baseline_on_main_and_fails_a_regressing_p
     assert summary.read_text().count("# compviz:") == 2
 
 
+@pytest.mark.all_plugins
 def test_the_gitlab_job_creates_a_baseline_on_main_and_fails_a_regressing_merge_request(pytester, tmp_path):
     job = _load("gitlab-ci.yml")["compression-gates"]
     script = [line for line in job["script"] if not line.startswith(("pip install", "curl"))]

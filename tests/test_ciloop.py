@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas  # noqa: F401 - loaded once here: in-process pytester runs drop modules they import, and numpy cannot load twice
 import pytest
-from conftest import NO_CACHE, STAND_IN_SIGNATURE, CsvWriter, StandInFigure
+from conftest import NO_CACHE, STAND_IN_SIGNATURE, CsvWriter
 
 from pytest_compviz.cli import main
 from pytest_compviz.core.window import Point, window_verdict
@@ -74,21 +74,6 @@ def git_author(monkeypatch) -> None:
     for role in ("AUTHOR", "COMMITTER"):
         monkeypatch.setenv(f"GIT_{role}_NAME", "ci")
         monkeypatch.setenv(f"GIT_{role}_EMAIL", "ci@example.org")
-
-
-@pytest.fixture(autouse=True)
-def trend_drawn_only_where_checked(request, monkeypatch):
-    """The trend plot, as conftest's stand-in does for the trade-off plot: drawing it is ~0.25 s a
-    run, most of a run's time here, and only the test marked ``draws`` looks at it."""
-    if request.node.get_closest_marker("draws"):
-        return
-    from pytest_compviz.report import trend
-
-    def stand_in(model, series_list, records):
-        drawn_from = StandInFigure(model, series_list, [record.get("commit") for record in records])
-        return STAND_IN_SIGNATURE + f"trend {drawn_from.digest}".encode()
-
-    monkeypatch.setattr(trend, "draw_trend", stand_in)
 
 
 @pytest.fixture
