@@ -12,7 +12,6 @@ added still load: their metric columns are read off their rows.
 from __future__ import annotations
 
 import json
-import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -93,13 +92,53 @@ def settings_record(settings) -> dict:
 
 
 def git_commit(folder: Path) -> str | None:
-    """The checked-out commit when ``folder`` is in a git work tree; None otherwise."""
+    """The checked-out commit when ``folder`` is in a git work tree; None otherwise (no checkout,
+    no commit yet, or refs kept in a form this does not read, such as reftable). Read from the
+    repository's files, as ``git rev-parse HEAD`` would answer: the plugin starts no process in the
+    user's run. Follows a ``.git`` file (worktrees, submodules), ``commondir``, loose and packed refs."""
     try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
+        git_dir = _git_dir(folder.resolve())
+        if git_dir is None:
+            return None
+        head = (git_dir / "HEAD").read_text(encoding="utf-8").strip()
+        if not head.startswith("ref: "):
+            return head if _is_object_id(head) else None  # a detached HEAD holds the commit itself
+        ref = head[len("ref: "):].strip()
+        common = git_dir
+        if (git_dir / "commondir").is_file():
+            common = (git_dir / (git_dir / "commondir").read_text(encoding="utf-8").strip()).resolve()
+        for base in dict.fromkeys((git_dir, common)):
+            if (base / ref).is_file():
+                found = (base / ref).read_text(encoding="utf-8").strip()
+                return found if _is_object_id(found) else None
+        if (common / "packed-refs").is_file():
+            for line in (common / "packed-refs").read_text(encoding="utf-8").splitlines():
+                object_id, _, name = line.partition(" ")
+                if name == ref and _is_object_id(object_id):
+                    return object_id
         return None
-    commit = done.stdout.strip()
-    return commit if done.returncode == 0 and len(commit) >= 7 else None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _git_dir(folder: Path) -> Path | None:
+    """The repository folder of the work tree holding ``folder``: ``.git``, or where a ``.git``
+    file points (``gitdir: ...``)."""
+    for candidate in (folder, *folder.parents):
+        dot_git = candidate / ".git"
+        if dot_git.is_dir():
+            return dot_git
+        if dot_git.is_file():
+            text = dot_git.read_text(encoding="utf-8").strip()
+            if not text.startswith("gitdir: "):
+                return None
+            return (candidate / text[len("gitdir: "):].strip()).resolve()
+    return None
+
+
+def _is_object_id(text: str) -> bool:
+    """A full SHA-1 (40) or SHA-256 (64) object id in hex."""
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
 
 
 def run_document(inputs: list[dict], rows: list[dict], commit: str | None, settings=None, **extra) -> dict:
