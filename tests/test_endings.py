@@ -186,8 +186,12 @@ def test_a_third_party_deprecation_while_drawing_under_W_error_costs_nothing(pyt
 
 # --- subprocesses: a kill and a signal are the point ---------------------------------------------
 
+# The run's record is written summary.md first, then compviz.json. A kill -9 writes nothing: what
+# it leaves is the folder as it is at that moment. So one process shows both kills: at the end's
+# write of summary.md the folder is copied (what a kill there leaves), and at the end's write of
+# compviz.json the process is killed.
 KILL_AT = """
-import os, signal
+import os, shutil, signal
 from pytest_compviz.report import outputs
 
 _write = outputs.atomic_write
@@ -195,30 +199,37 @@ _seen = []
 
 def killing(path, data):
     _seen.append(path.name)
-    if _seen.count({target!r}) == 2:  # not the start's "did not finish" record: the end's
-        os.kill(os.getpid(), signal.SIGKILL)
+    if _seen.count(path.name) == 2:  # not the start's "did not finish" record: the end's
+        if path.name == "summary.md":
+            shutil.copytree(path.parent, path.parent.with_name("killed-at-summary"))
+        elif path.name == "compviz.json":
+            os.kill(os.getpid(), signal.SIGKILL)
     _write(path, data)
 
 outputs.atomic_write = killing
 """
 
 
-@pytest.mark.parametrize("target", ["summary.md", "compviz.json"])
-def test_kill_9_while_writing_leaves_a_record_that_says_the_run_did_not_finish(pytester, results, target):
+@pytest.mark.draws  # the killed run's plot is drawn in a fresh process: it must be this process's, byte for byte
+def test_kill_9_while_writing_leaves_a_record_that_says_the_run_did_not_finish(pytester, results):
     stale_pass(pytester, results)
+    drawn_here = (pytester.path / "compviz-report" / "llama2_asym.png").read_bytes()
     (pytester.path / "compviz-report" / "llama2_asym.png").write_bytes(b"the earlier run's plot")
-    pytester.makeconftest(KILL_AT.format(target=target))
+    pytester.makeconftest(KILL_AT)
     result = pytester.runpytest_subprocess(*NO_CACHE, "--compviz-input", CSV, "-p", "no:html")
     assert result.ret == -signal.SIGKILL
-    assert (pytester.path / "compviz-report" / "llama2_asym.png").read_bytes().startswith(b"\x89PNG")  # this run's
-    found = document(pytester)
-    assert found["outcome"] == "did not finish" and found["rows"] == []
-    assert found["previous artifacts"] == [{"file": CSV, "artifacts": ["llama2_asym.md", "llama2_asym.png"]}]
-    summary = report(pytester, "summary.md")
-    if target == "summary.md":
-        assert summary.startswith(DID_NOT_FINISH)
-    else:  # summary.md is this run's, and compviz.json, the one read as a baseline, says unfinished
-        assert summary.startswith("# compviz: 0 gates passed, 0 failed")
+    assert (pytester.path / "killed-at-summary").is_dir(), (
+        "no copy: summary.md was not written twice (the start's record, then the end's) before compviz.json's end")
+    for folder in ("killed-at-summary", "compviz-report"):  # killed while writing summary.md; compviz.json
+        assert (pytester.path / folder / "llama2_asym.png").read_bytes() == drawn_here, (
+            f"{folder}: not this run's plot, or plots are not the same across processes (test_cli.py relies on this)")
+        found = document(pytester, folder)
+        assert found["outcome"] == "did not finish" and found["rows"] == [], folder
+        assert found["previous artifacts"] == [{"file": CSV, "artifacts": ["llama2_asym.md", "llama2_asym.png"]}]
+    assert report(pytester, "summary.md", "killed-at-summary").startswith(DID_NOT_FINISH)
+    # Killed between the two: summary.md is this run's, and compviz.json, the one read as a baseline, says unfinished.
+    assert report(pytester, "summary.md").startswith("# compviz: 0 gates passed, 0 failed")
+    assert report(pytester, "compviz.json") == report(pytester, "compviz.json", "killed-at-summary")
     (pytester.path / "conftest.py").unlink()  # the killing conftest must not load into this process
     refused = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "compviz-report/compviz.json")
     assert refused.ret == pytest.ExitCode.USAGE_ERROR
