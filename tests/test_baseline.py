@@ -645,32 +645,7 @@ def test_step_summary_is_cut_under_the_limit_with_a_note():
     assert short == "\n# compviz\n\n_Tables and plots: `compviz-report/` (upload it as a build artifact)._\n"
 
 
-# --- 10. JUnit XML under xdist -------------------------------------------------------------------
-
-
-@pytest.mark.all_plugins
-def test_regression_properties_in_junit_xml_under_xdist(pytester, results, base):
-    results(CSV, cells=WORSE_INT4)
-
-    # The controller runs in this process (xdist starts its workers as processes of their own).
-    result = run(pytester, "-n", "2", "--compviz-input", CSV, "--compviz-baseline", "base.json",
-                 "--junitxml=junit.xml")
-
-    result.assert_outcomes(passed=9, failed=1)
-    result.stdout.fnmatch_lines(["2 workers [10 items]", f"{CSV}: 8 gates passed, 1 failed"])
-    cases = {case.get("classname"): case for case in ET.parse(pytester.path / "junit.xml").iter("testcase")
-             if case.get("name") == "regression"}
-    assert len(cases) == 9
-    failed = cases[f"{CSV}.int4 (data-free)"]
-    properties = {p.get("name"): p.get("value") for p in failed.iter("property")}
-    assert properties["check"] == "regression"
-    assert float(properties["baseline error"]) == pytest.approx(0.08459, abs=1e-5)
-    assert float(properties["average relative error"]) == pytest.approx(0.10411, abs=1e-5)
-    assert float(properties["max error increase"]) == pytest.approx(0.005)
-    assert float(properties["max rate decrease"]) == pytest.approx(0.05)
-    assert float(properties["baseline rate"]) == pytest.approx(25.103 / 3.497)
-    assert failed.find("failure") is not None
-    assert "+1.95 pp, allowed +0.50 pp" in failed.find("failure").get("message")
+# --- 10. JUnit XML under xdist: test_xdist.py (its run compares regression properties with serial) ---
 
 
 # --- 11. pytest-html -----------------------------------------------------------------------------

@@ -67,7 +67,7 @@ def test_each_option_spelling_writes_the_golden_table_and_identical_plots(tmp_pa
         assert (tmp_path / f"out{n}" / "llama2_asym.md").read_bytes() == llama2_expected_md
     # Three runs, the same plots: drawn from the same data (conftest's stand-in: its bytes are a digest
     # of what the figure is drawn from). Real drawings, byte-identical: test_core's
-    # test_renders_are_byte_identical (png and svg) and, across processes, test_plugin's xdist run.
+    # test_renders_are_byte_identical (png and svg) and, across processes, test_endings.py's kill -9 test.
     for name in names[1:]:
         first = (tmp_path / "out0" / name).read_bytes()
         assert all((tmp_path / f"out{n}" / name).read_bytes() == first for n in (1, 2)), name

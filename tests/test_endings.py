@@ -1,6 +1,8 @@
-"""What each way a run can end leaves behind (docs/endings.md): through real runs, serial and
-``-n 2``. Every test starts from an earlier run's passing outputs in the folder, so an ending
-that writes nothing, or writes half, is seen as the stale "passed" it would leave."""
+"""What each way a run can end leaves behind (docs/endings.md): through real runs, serial and,
+where pytest-xdist's controller takes another path (a run it stops early), under xdist. Every test
+starts from an earlier run's passing outputs in the folder, so an ending that writes nothing, or
+writes half, is seen as the stale "passed" it would leave. The xdist run compared with the serial
+run (--runxfail, ``--dist loadgroup`` ids among its inputs) is in test_xdist.py."""
 
 from __future__ import annotations
 
@@ -37,12 +39,11 @@ def stale_pass(pytester, results) -> None:
     assert document(pytester)["outcome"] == "passed"
 
 
-@pytest.mark.all_plugins
-@pytest.mark.parametrize("xdist", [(), ("-n", "2")], ids=["serial", "n2"])
-def test_runxfail_makes_a_rules_expected_failure_fail_and_never_saves(pytester, results, xdist):
+def test_runxfail_makes_a_rules_expected_failure_fail_and_never_saves(pytester, results):
+    # Serial only: the failure is raised by the item, where it runs (an xdist worker too), and the
+    # controller counts it as any failure; test_xdist.py's run has a rule's xfail under --runxfail.
     results(CSV)
-    result = run(pytester, "--compviz-input", CSV, *XFAIL_RULE, "--runxfail", "--compviz-save-baseline", "base.json",
-                 *xdist)
+    result = run(pytester, "--compviz-input", CSV, *XFAIL_RULE, "--runxfail", "--compviz-save-baseline", "base.json")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.assert_outcomes(passed=1, failed=1)  # the schema; the rule's one check
     result.stdout.fnmatch_lines([f"{ROWS[4]}: average relative error 8.5% > 5.0% (--compviz-rule 1 *) (expected to"
@@ -53,13 +54,23 @@ def test_runxfail_makes_a_rules_expected_failure_fail_and_never_saves(pytester, 
     assert "baseline not saved to base.json: 1 gate failed" in report(pytester, "summary.md")
 
 
-@pytest.mark.all_plugins
-@pytest.mark.parametrize("stop", [("-x",), ("--maxfail", "1"), ("--sw",)], ids=["x", "maxfail", "sw"])
+# Under xdist a stop is the controller's: it raises an interruption that is not a Ctrl-C, and the
+# plugin tells the two apart by xdist's reason (hooks._stopped_early). -x stops on the controller's
+# count of failures; --sw (xdist 3.6 and later) stops the worker, and the controller takes the
+# worker's reason. --maxfail N is -x's path: pytest parses -x as maxfail=1 (checked below). One
+# worker: the stop and its reason are the same with more. The serial -x is in test_ledger.py.
+@pytest.mark.all_plugins  # xdist
+@pytest.mark.parametrize("stop", [("-x",), ("--sw",)], ids=["x", "sw"])
 def test_an_xdist_run_stopped_early_writes_its_outcome_over_the_earlier_pass(pytester, results, stop):
+    if stop == ("-x",):
+        assert pytester.parseconfig("-x").option.maxfail == pytester.parseconfig("--maxfail", "1").option.maxfail == 1
     stale_pass(pytester, results)
     # --sw needs pytest's cache (in the test's folder)
-    result = pytester.runpytest("--compviz-input", CSV, "-n", "2", *stop, "--compviz-rule", "max-relative-error=3%")
+    result = pytester.runpytest("--compviz-input", CSV, "-n", "1", *stop, "--compviz-rule", "max-relative-error=3%")
     assert result.ret != pytest.ExitCode.OK
+    if stop == ("-x",) or result.ret == pytest.ExitCode.INTERRUPTED:  # xdist 3.5 lets --sw's worker go on
+        assert result.ret == pytest.ExitCode.INTERRUPTED  # xdist's stop
+        result.stdout.fnmatch_lines(["*= compviz =*", "the run stopped early (*): the counts are of what ran"])
     found = document(pytester)
     entry = found["inputs"][0]
     assert found["outcome"] == "failed" and entry["gates failed"] >= 1
@@ -85,24 +96,6 @@ def test_a_failed_save_is_in_compviz_json_summary_md_and_the_step_summary(pytest
     assert f"❌ {line}" in report(pytester, "summary.md")
     assert f"❌ {line}" in step.read_text(encoding="utf-8")
     assert (pytester.path / "other.json").read_text(encoding="utf-8") == '{"a": 1}'
-
-
-@pytest.mark.all_plugins
-def test_loadgroup_ids_decorated_with_a_group_change_no_verdict(pytester, results):
-    results(CSV)
-    pytester.makeconftest("""
-        import pytest
-
-        def pytest_collection_modifyitems(items):
-            for item in items:
-                item.add_marker(pytest.mark.xdist_group("compviz"))
-    """)
-    result = run(pytester, "--compviz-input", CSV, "-n", "2", "--dist", "loadgroup",
-                 "--compviz-rule", "mode=int4; max-relative-error=5%", "-rf")
-    result.assert_outcomes(passed=1, failed=1)
-    entry = document(pytester)["inputs"][0]
-    assert (entry["gates passed"], entry["gates failed"], entry["gates not run"]) == (0, 1, 0)
-    assert {row["line"]: row["verdict"] for row in document(pytester)["rows"]}[4] == "failed"
 
 
 def test_inputs_outside_the_rootdir_get_distinct_file_named_ids(pytester, results):
@@ -140,17 +133,18 @@ def test_a_check_failure_is_an_assertion_error_for_report_consumers(pytester, re
     result.stdout.fnmatch_lines(["*RAISED AssertionError*"])
 
 
-@pytest.mark.all_plugins
-@pytest.mark.parametrize("xdist", [(), ("-n", "2")], ids=["serial", "n2"])
-def test_ctrl_c_while_drawing_is_recorded_and_the_summaries_still_written(pytester, results, monkeypatch, xdist):
+def test_ctrl_c_while_drawing_is_recorded_and_the_summaries_still_written(pytester, results, monkeypatch):
+    # Serial only: the controller of an xdist run draws in the same pytest_sessionfinish, after the
+    # same checks of the exit status (no stop, no interruption until the drawing), so the Ctrl-C
+    # is met by the same code; its counts come from the workers' reports, which test_xdist.py checks.
     stale_pass(pytester, results)
     from pytest_compviz.report import artifacts
 
     def interrupted(job):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(artifacts, "render_plots", interrupted)  # the controller draws, under xdist too
-    result = run(pytester, "--compviz-input", CSV, "--compviz-rule", "max-relative-error=9%", *xdist)
+    monkeypatch.setattr(artifacts, "render_plots", interrupted)
+    result = run(pytester, "--compviz-input", CSV, "--compviz-rule", "max-relative-error=9%")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*= compviz =*", "the run was interrupted while drawing: not every table and plot"
                                  " was written (those written are listed)"])
@@ -193,8 +187,12 @@ def test_a_third_party_deprecation_while_drawing_under_W_error_costs_nothing(pyt
 
 # --- subprocesses: a kill and a signal are the point ---------------------------------------------
 
+# The run's record is written summary.md first, then compviz.json. A kill -9 writes nothing: what
+# it leaves is the folder as it is at that moment. So one process shows both kills: at the end's
+# write of summary.md the folder is copied (what a kill there leaves), and at the end's write of
+# compviz.json the process is killed.
 KILL_AT = """
-import os, signal
+import os, shutil, signal
 from pytest_compviz.report import outputs
 
 _write = outputs.atomic_write
@@ -202,30 +200,37 @@ _seen = []
 
 def killing(path, data):
     _seen.append(path.name)
-    if _seen.count({target!r}) == 2:  # not the start's "did not finish" record: the end's
-        os.kill(os.getpid(), signal.SIGKILL)
+    if _seen.count(path.name) == 2:  # not the start's "did not finish" record: the end's
+        if path.name == "summary.md":
+            shutil.copytree(path.parent, path.parent.with_name("killed-at-summary"))
+        elif path.name == "compviz.json":
+            os.kill(os.getpid(), signal.SIGKILL)
     _write(path, data)
 
 outputs.atomic_write = killing
 """
 
 
-@pytest.mark.parametrize("target", ["summary.md", "compviz.json"])
-def test_kill_9_while_writing_leaves_a_record_that_says_the_run_did_not_finish(pytester, results, target):
+@pytest.mark.draws  # the killed run's plot is drawn in a fresh process: it must be this process's, byte for byte
+def test_kill_9_while_writing_leaves_a_record_that_says_the_run_did_not_finish(pytester, results):
     stale_pass(pytester, results)
+    drawn_here = (pytester.path / "compviz-report" / "llama2_asym.png").read_bytes()
     (pytester.path / "compviz-report" / "llama2_asym.png").write_bytes(b"the earlier run's plot")
-    pytester.makeconftest(KILL_AT.format(target=target))
+    pytester.makeconftest(KILL_AT)
     result = pytester.runpytest_subprocess(*NO_CACHE, "--compviz-input", CSV, "-p", "no:html")
     assert result.ret == -signal.SIGKILL
-    assert (pytester.path / "compviz-report" / "llama2_asym.png").read_bytes().startswith(b"\x89PNG")  # this run's
-    found = document(pytester)
-    assert found["outcome"] == "did not finish" and found["rows"] == []
-    assert found["previous artifacts"] == [{"file": CSV, "artifacts": ["llama2_asym.md", "llama2_asym.png"]}]
-    summary = report(pytester, "summary.md")
-    if target == "summary.md":
-        assert summary.startswith(DID_NOT_FINISH)
-    else:  # summary.md is this run's, and compviz.json, the one read as a baseline, says unfinished
-        assert summary.startswith("# compviz: 0 gates passed, 0 failed")
+    assert (pytester.path / "killed-at-summary").is_dir(), (
+        "no copy: summary.md was not written twice (the start's record, then the end's) before compviz.json's end")
+    for folder in ("killed-at-summary", "compviz-report"):  # killed while writing summary.md; compviz.json
+        assert (pytester.path / folder / "llama2_asym.png").read_bytes() == drawn_here, (
+            f"{folder}: not this run's plot, or plots are not the same across processes (test_cli.py relies on this)")
+        found = document(pytester, folder)
+        assert found["outcome"] == "did not finish" and found["rows"] == [], folder
+        assert found["previous artifacts"] == [{"file": CSV, "artifacts": ["llama2_asym.md", "llama2_asym.png"]}]
+    assert report(pytester, "summary.md", "killed-at-summary").startswith(DID_NOT_FINISH)
+    # Killed between the two: summary.md is this run's, and compviz.json, the one read as a baseline, says unfinished.
+    assert report(pytester, "summary.md").startswith("# compviz: 0 gates passed, 0 failed")
+    assert report(pytester, "compviz.json") == report(pytester, "compviz.json", "killed-at-summary")
     (pytester.path / "conftest.py").unlink()  # the killing conftest must not load into this process
     refused = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "compviz-report/compviz.json")
     assert refused.ret == pytest.ExitCode.USAGE_ERROR

@@ -392,32 +392,7 @@ def test_precomputed_column_mismatch_is_a_warning(pytester, results):
     ])
 
 
-# --- xdist and start-up cost ---------------------------------------------------------------------
-
-
-@pytest.mark.draws  # the serial run's plot must be the workers' plot, byte for byte
-def test_xdist_gives_same_outcomes_and_identical_artifacts_and_reports_an_invalid_file(pytester, results):
-    """One xdist run (a subprocess: xdist starts its own workers) against the serial run, both with
-    a valid file (gated by the demo rules, one failure) and an invalid one, named positionally."""
-    pytester.makefile(".toml", pyproject=DEMO_RULES.replace('"9%"', '"8%"'))
-    results("llama2_asym.csv")
-    results("bad.csv", cells={(3, "model size, Gb"): "abc"})
-    inputs = ("llama2_asym.csv", "bad.csv")
-
-    serial = run(pytester, *inputs, "--compviz-output-dir", "serial")
-    parallel = pytester.runpytest_subprocess(*NO_CACHE, "-n", "2", *inputs, "--compviz-output-dir", "parallel")
-
-    serial.assert_outcomes(passed=18, failed=2)
-    parallel.assert_outcomes(passed=18, failed=2)
-    parallel.stdout.fnmatch_lines_random([
-        "llama2_asym.csv: 17 gates passed, 1 failed",
-        "bad.csv: schema failed (1 problem); no gates run, no artifacts written",
-    ])
-    for name in ("llama2_asym.md", "llama2_asym.png"):
-        assert (pytester.path / "serial" / name).read_bytes() == (pytester.path / "parallel" / name).read_bytes()
-    assert sorted(p.name for p in (pytester.path / "parallel").iterdir()) == [
-        "compviz.json", "llama2_asym.md", "llama2_asym.png", "summary.md"]
-    assert "## bad.csv" in (pytester.path / "parallel" / "summary.md").read_text()
+# --- start-up cost (the xdist run, compared with the serial run, is in test_xdist.py) ------------
 
 
 def test_importing_the_plugin_loads_no_heavy_module():
@@ -611,21 +586,23 @@ def test_strict_failures_are_counted_in_summary_and_json(pytester, results):
     assert document["inputs"][0]["gates failed"] == 8
 
 
-@pytest.mark.parametrize("args", [
-    ("--compviz-input", "llama2_asym.csv"),
-    ("llama2_asym.csv", "test_nothing.py"),  # a user's test runs too
-])
-def test_the_plugin_leaves_the_garbage_collector_and_processes_alone(pytester, results, args):
+def test_the_plugin_leaves_the_garbage_collector_signals_and_processes_alone(pytester, results):
     """A guest in the user's process: no frozen objects, the collector's thresholds as they were,
-    no child process, from the first test to the interpreter's exit."""
+    every signal handler as it was (so Ctrl-C reaches pytest as the KeyboardInterrupt it handles),
+    no child process, from the first test to the interpreter's exit. One run does all of the
+    plugin's work (read, validate, gate, draw, write) while a user's test runs too; whether the
+    CSV came by --compviz-input or as a path only decides, at configure time, what is collected."""
     results("llama2_asym.csv")
     pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
     pytester.makeconftest(
-        "import atexit, gc, multiprocessing, threading, pytest\n"
+        "import atexit, gc, multiprocessing, signal, threading, pytest\n"
         "START = gc.get_threshold()\n"
+        "HANDLERS = {s: signal.getsignal(s) for s in signal.valid_signals()}\n"
         "def state():\n"
+        "    signals = ('signals kept' if {s: signal.getsignal(s) for s in signal.valid_signals()} == HANDLERS\n"
+        "               and signal.getsignal(signal.SIGINT) is signal.default_int_handler else 'signals changed')\n"
         "    return (gc.get_freeze_count(), gc.get_threshold() == START, gc.isenabled(),\n"
-        "            len(multiprocessing.active_children()), threading.active_count())\n"
+        "            len(multiprocessing.active_children()), threading.active_count(), signals)\n"
         "def pytest_runtestloop(session):\n"
         "    print('state at run:', state())\n"
         "@pytest.hookimpl(trylast=True)\n"
@@ -634,11 +611,16 @@ def test_the_plugin_leaves_the_garbage_collector_and_processes_alone(pytester, r
         "atexit.register(lambda: print('state at exit:', state()))\n"
     )
 
-    result = pytester.runpytest_subprocess(*NO_CACHE, "-s", *args)
+    result = pytester.runpytest_subprocess(*NO_CACHE, "-s", "--compviz-input", "llama2_asym.csv", "test_nothing.py",
+                                           "--compviz-rule", "max-relative-error=9%")
 
     assert result.ret == pytest.ExitCode.OK
+    result.assert_outcomes(passed=1 + 10)  # the user's test; the schema and 9 gates
+    result.stdout.fnmatch_lines(["llama2_asym.csv: 9 gates passed, 0 failed",
+                                 "  wrote compviz-report/llama2_asym.md, compviz-report/llama2_asym.png"])
     states = dict(line.split(": ") for line in result.outlines if line.startswith("state at "))
     assert set(states) == {"state at run", "state at unconfigure", "state at exit"}
     for state in states.values():
-        assert state == "(0, True, True, 0, 1)"  # frozen, thresholds kept, enabled, children, Python threads
+        # frozen, thresholds kept, enabled, children, Python threads, signal handlers
+        assert state == "(0, True, True, 0, 1, 'signals kept')"
     assert not list(pytester.path.glob("compviz-render-*"))
