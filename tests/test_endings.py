@@ -253,3 +253,21 @@ def test_compviz_on_ctrl_c_prints_one_line_and_exits_130(tmp_path, llama2_csv):
     assert (process.returncode, err) == (cli.EXIT_INTERRUPTED, "compviz: interrupted\n")
     summary = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
     assert summary.startswith(DID_NOT_FINISH) or "(the run was interrupted)" in summary.splitlines()[0]
+
+
+@pytest.mark.parametrize("reason, stopped_early", [
+    ("stopping after 1 failures", "stopping after 1 failures"),  # -x / --maxfail: the controller's count
+    ("[gw0] node down: keyboard-interrupt", None),
+    ("<WorkerController gw1> received keyboard-interrupt", None),  # xdist's words for Ctrl-C in a worker
+    ("", None),
+    (None, None),
+])
+def test_a_ctrl_c_that_reached_an_xdist_worker_is_an_interruption_not_an_early_stop(pytester, reason, stopped_early):
+    # No test can send a Ctrl-C to an xdist worker reliably: the decision on xdist's reason is checked alone.
+    from types import SimpleNamespace
+
+    from pytest_compviz.plugin.hooks import _stopped_early
+
+    config = pytester.parseconfig()
+    config.pluginmanager.register(SimpleNamespace(shouldstop=reason), "dsession")
+    assert _stopped_early(config) == stopped_early

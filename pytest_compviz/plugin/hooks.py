@@ -91,4 +91,8 @@ def _stopped_early(config: pytest.Config) -> str | None:
     interruption, which is not a Ctrl-C, and the run is reported as serial ``-x`` is."""
     dsession = config.pluginmanager.getplugin("dsession")
     reason = getattr(dsession, "shouldstop", None)
-    return reason if isinstance(reason, str) and reason else None
+    if not isinstance(reason, str) or not reason:
+        return None
+    # A Ctrl-C that reached a worker stops the run with "<node> received keyboard-interrupt" (xdist's
+    # dsession): that run was interrupted, not stopped by -x.
+    return None if reason.endswith("keyboard-interrupt") else reason
