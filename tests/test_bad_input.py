@@ -572,26 +572,29 @@ def test_compviz_bad_inputs_do_not_stop_the_good_one(tmp_path, monkeypatch, caps
 # (and start the two writes further apart).
 
 
-def _session_in_child(folder: Path, release: int, log: Path, args: list[str]) -> None:
+def _session_in_child(folder: Path, release: tuple[int, int], log: Path, args: list[str]) -> None:
     """In a forked child: wait for the release, run one pytest session in ``folder`` with its output
     in ``log``, and exit with the session's status, never returning into this test run."""
     status = 70
     try:
+        os.close(release[1])  # only the parent releases: if it never does, the read ends and so does the child
         fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(fd, 1)
         os.dup2(fd, 2)
-        sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 (the child ends with os._exit)
-        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+        sys.stdout = open(1, "w", closefd=False)  # the child ends with os._exit: nothing to close
+        sys.stderr = open(2, "w", closefd=False)
         os.chdir(folder)
-        os.read(release, 1)
-        started = time.monotonic()  # one clock for every process of the machine
-        status = int(pytest.main(args))
-        log.with_suffix(".times").write_text(f"{started} {time.monotonic()}")
+        if os.read(release[0], 1):
+            started = time.monotonic()  # one clock for every process of the machine
+            done = int(pytest.main(args))
+            log.with_suffix(".times").write_text(f"{started} {time.monotonic()}")
+            status = done
         sys.stdout.flush()
         sys.stderr.flush()
-    except BaseException:  # noqa: B036 (nothing may escape the child)
+    except BaseException:  # nothing may escape the child into the test run
         import traceback
 
+        status = 70
         traceback.print_exc()
         sys.stderr.flush()
     finally:
@@ -621,16 +624,18 @@ def test_two_concurrent_sessions_leave_every_output_whole(tmp_path):
     args = [*NO_CACHE, "-p", "no:xdist", "-q", "--compviz-input", "llama2_asym.csv", "--compviz-output-dir",
             "shared", "--compviz-rule", "max-relative-error=9%"]
     logs = [tmp_path / f"session{n}.log" for n in range(2)]
-    release_read, release_write = os.pipe()
+    release = os.pipe()
     pids = []
-    for log in logs:
-        pid = os.fork()
-        if pid == 0:
-            _session_in_child(tmp_path, release_read, log, args)
-        pids.append(pid)
-    os.close(release_read)
-    os.write(release_write, b"go")  # one byte each: both start now
-    os.close(release_write)
+    try:
+        for log in logs:
+            pid = os.fork()
+            if pid == 0:
+                _session_in_child(tmp_path, release, log, args)
+            pids.append(pid)
+        os.write(release[1], b"go")  # one byte each: both start now
+    finally:
+        os.close(release[0])
+        os.close(release[1])
     statuses = [_wait(pid, timeout=120) for pid in pids]
 
     for status, log in zip(statuses, logs):
