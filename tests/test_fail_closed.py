@@ -36,6 +36,14 @@ def pytest_in(pytester: pytest.Pytester, folder: Path, *args) -> subprocess.Comp
     return subprocess.CompletedProcess(args, int(result.ret), result.stdout.str(), result.stderr.str())
 
 
+def save_baseline(folder: Path, *args: str) -> None:
+    """A baseline saved for a test to compare with: ``compviz ARGS --save-baseline ...`` in-process
+    (the faces save alike, through one writer; a pytest session would cost twice as much), its
+    report aside in saved-report/."""
+    done = compviz(*args, "--no-step-summary", "--output-dir", "saved-report", cwd=folder)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 # --- the rules that apply are the user's rules ---------------------------------------------------
 
 
@@ -90,19 +98,21 @@ def test_hook_rules_of_the_invocation_folder_apply_to_an_input_outside_it(pytest
     assert "int4 (data-free): average relative error 8.5% > 1.0% (rule 1, " in done.stdout
 
 
+GATES_NOTHING = "r.csv: no row is gated (no rule matches a row and there is no baseline to compare with): this file's"
+
+
 def test_a_run_that_gates_nothing_warns_and_fails_under_strict_or_w_error(pytester):
+    # -W error: test_a_schema_item_failed_by_a_warning_counts_everywhere_and_blocks_the_save's run.
     CsvWriter(pytester.path)("r.csv")
-    line = "r.csv: no row is gated (no rule matches a row and there is no baseline to compare with): this file's"
 
     warned = pytester.runpytest(*NO_CACHE, "--compviz-input", "r.csv")
     assert warned.ret == pytest.ExitCode.OK
-    warned.stdout.fnmatch_lines(["*= warnings summary =*", f"*CompvizWarning: {line}*"])
+    warned.stdout.fnmatch_lines(["*= warnings summary =*", f"*CompvizWarning: {GATES_NOTHING}*"])
 
-    for args in (["--compviz-strict"], ["-W", "error::pytest_compviz.plugin.CompvizWarning"]):
-        failed = pytester.runpytest(*NO_CACHE, "--compviz-input", "r.csv", *args)
-        assert failed.ret == pytest.ExitCode.TESTS_FAILED, args
-        failed.stdout.fnmatch_lines([f"{line}*"])
-        assert "INTERNALERROR" not in failed.stdout.str() and "Traceback" not in failed.stdout.str()
+    failed = pytester.runpytest(*NO_CACHE, "--compviz-input", "r.csv", "--compviz-strict")
+    assert failed.ret == pytest.ExitCode.TESTS_FAILED
+    failed.stdout.fnmatch_lines([f"{GATES_NOTHING}*"])
+    assert "INTERNALERROR" not in failed.stdout.str() and "Traceback" not in failed.stdout.str()
 
 
 # --- a baseline must compare something ------------------------------------------------------------
@@ -114,8 +124,7 @@ def test_a_renamed_single_model_file_is_a_new_input_and_never_passes_silently(py
     rows = CsvWriter(pytester.path).rows()
     without_model = [row[1:] for row in rows]  # the first column is `mode`: no model of its own
     CsvWriter(pytester.path)("before.csv", without_model)
-    assert pytester.runpytest(*NO_CACHE, "--compviz-input", "before.csv", "--compviz-rule", "max-relative-error=9%",
-                              "--compviz-save-baseline", "base.json").ret == 0
+    save_baseline(pytester.path, "before.csv", "--rule", "max-relative-error=9%", "--save-baseline", "base.json")
     CsvWriter(pytester.path)("after.csv", without_model, cells={(4, "WWB, similarity"): "0.5"})
 
     result = pytester.runpytest(*NO_CACHE, "--compviz-input", "after.csv", "--compviz-baseline", "base.json",
@@ -144,8 +153,7 @@ def test_a_baseline_that_compares_nothing_fails_the_run(pytester, document, line
 def test_a_baseline_of_the_same_model_matching_no_row_fails_and_of_other_models_warns(pytester):
     writer = CsvWriter(pytester.path)
     writer("r.csv")
-    pytester.runpytest(*NO_CACHE, "--compviz-input", "r.csv", "--compviz-rule", "max-relative-error=9%",
-                       "--compviz-save-baseline", "base.json")
+    save_baseline(pytester.path, "r.csv", "--rule", "max-relative-error=9%", "--save-baseline", "base.json")
     document = json.loads((pytester.path / "base.json").read_text())
     for row in document["rows"]:
         row["%int4"] = 0.5  # no configuration of this run
@@ -165,9 +173,12 @@ def test_a_baseline_of_the_same_model_matching_no_row_fails_and_of_other_models_
     other.stdout.fnmatch_lines(["*CompvizWarning: r.csv: the baseline other-model.json holds no rows of"
                                 " 'meta-llama_Llama-2-7b-chat-hf' from input 'r.csv'; these rows have no regression"
                                 " check yet"])
-    strict = pytester.runpytest(*NO_CACHE, "--compviz-input", "r.csv", "--compviz-baseline", "other-model.json",
-                                "--compviz-rule", "max-relative-error=9%", "--compviz-strict")
-    assert strict.ret == pytest.ExitCode.TESTS_FAILED
+    # Strict fails it (compviz's --strict here; the pytest face's is the renamed-file test's).
+    strict = compviz("r.csv", "--baseline", "other-model.json", "--rule", "max-relative-error=9%", "--strict",
+                     "--no-step-summary", "--output-dir", "strict", cwd=pytester.path)
+    assert strict.returncode == 1
+    assert ("error: r.csv: the baseline other-model.json holds no rows of 'meta-llama_Llama-2-7b-chat-hf' from input"
+            " 'r.csv'; these rows have no regression check yet (--strict)") in strict.stdout.splitlines()
 
 
 # --- what the user asked for is written, or the run fails ------------------------------------------
@@ -210,14 +221,15 @@ def test_an_invalid_input_leaves_no_stale_table_or_plot_of_an_earlier_run(pytest
     writer = CsvWriter(pytester.path)
     writer("r.csv")
     writer("other.csv")
-    args = (*NO_CACHE, "--compviz-input", "r.csv", "--compviz-input", "other.csv", "--compviz-rule",
-            "max-relative-error=9%")
-    assert pytester.runpytest(*args).ret == pytest.ExitCode.OK
+    # The earlier run is compviz's, in-process (the faces write one report alike; half the cost).
+    earlier = compviz("r.csv", "other.csv", "--rule", "max-relative-error=9%", "--no-step-summary", cwd=pytester.path)
+    assert earlier.returncode == 0, earlier.stdout + earlier.stderr
     report = pytester.path / "compviz-report"
     assert (report / "r.png").is_file()
     writer("r.csv", cells={(3, "model size, Gb"): "abc"})
 
-    result = pytester.runpytest(*args)
+    result = pytester.runpytest(*NO_CACHE, "--compviz-input", "r.csv", "--compviz-input", "other.csv",
+                                "--compviz-rule", "max-relative-error=9%")
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert not (report / "r.md").exists() and not (report / "r.png").exists()
@@ -332,8 +344,7 @@ def test_a_configured_input_does_not_concern_a_run_of_named_test_files(pytester)
 def test_a_run_whose_checks_did_not_all_run_is_incomplete_and_its_unchecked_rows_are_no_baseline(pytester):
     writer = CsvWriter(pytester.path)
     writer("r.csv")
-    assert pytester.runpytest(*NO_CACHE, "--compviz-input", "r.csv", "--compviz-rule", "max-relative-error=20%",
-                              "--compviz-save-baseline", "base.json").ret == 0
+    save_baseline(pytester.path, "r.csv", "--rule", "max-relative-error=20%", "--save-baseline", "base.json")
     writer("r.csv", cells={(4, "WWB, similarity"): "0.5"})  # int4 (data-free) much worse
     partial = pytester.runpytest(*NO_CACHE, "--compviz-input", "r.csv", "--compviz-baseline", "base.json",
                                  "-k", "lora", "--compviz-output-dir", "partial")
@@ -349,12 +360,14 @@ def test_a_run_whose_checks_did_not_all_run_is_incomplete_and_its_unchecked_rows
 
 
 def test_a_schema_item_failed_by_a_warning_counts_everywhere_and_blocks_the_save(pytester):
-    CsvWriter(pytester.path)("r.csv")
+    CsvWriter(pytester.path)("r.csv")  # no rule: its schema item warns that it gates nothing
 
     result = pytester.runpytest(*NO_CACHE, "--compviz-input", "r.csv", "-W", "error::pytest_compviz.plugin.CompvizWarning",
                                 "--compviz-save-baseline", "base.json")
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines([f"{GATES_NOTHING}*"])
+    assert "INTERNALERROR" not in result.stdout.str() and "Traceback" not in result.stdout.str()
     assert not (pytester.path / "base.json").exists()
     document = json.loads((pytester.path / "compviz-report" / "compviz.json").read_text())
     assert (document["outcome"], document["inputs"][0]["schema"], document["inputs"][0]["gates failed"]) == (

@@ -1,5 +1,6 @@
 """The pytest-html report: each model's table as an HTML table (escaped, header line breaks kept)
-and its plot, checked in the page pytest-html writes and in a real headless Chromium."""
+and its plot, checked in the page pytest-html writes (an in-process run) and in a real headless
+Chromium."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import re
 import shutil
 import struct
 import subprocess
-import sys
 
 import pytest
 
@@ -26,11 +26,10 @@ MODEL = "meta-llama_Llama-2-7b-chat-hf"
 TABLE = '<table class="compviz-table">'
 
 
-@pytest.fixture(scope="module")
-def page(tmp_path_factory):
-    """One real run with --self-contained-html, shared by the tests here (a run takes seconds):
-    llama2_asym.csv with the int4 row's mode renamed to ``NASTY``."""
-    folder = tmp_path_factory.mktemp("html")
+def make_page(pytester):
+    """One in-process run with --self-contained-html: llama2_asym.csv with the int4 row's mode
+    renamed to ``NASTY``. Returns the folder with r.html, results.csv and compviz-report/."""
+    folder = pytester.path
     with LLAMA2_CSV.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))
     mode = rows[0].index("mode")
@@ -38,12 +37,9 @@ def page(tmp_path_factory):
     rows[line][mode] = NASTY
     with (folder / "results.csv").open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle, lineterminator="\n").writerows(rows)
-    # A fixture of this scope runs before the autouse one that drops it: never append to CI's summary.
-    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_STEP_SUMMARY", "PYTHONDONTWRITEBYTECODE")}
-    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--compviz-input", "results.csv",
-                           "--compviz-rule", "max-relative-error=50%", "--html=r.html", "--self-contained-html"],
-                          cwd=folder, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
+    result = pytester.runpytest("-p", "no:cacheprovider", "--compviz-input", "results.csv", "--compviz-rule",
+                                "max-relative-error=50%", "--html=r.html", "--self-contained-html")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str() + result.stderr.str()
     return folder
 
 
@@ -76,7 +72,8 @@ def test_html_table_escapes_every_cell_and_keeps_the_header_breaks():
     )
 
 
-def test_html_report_shows_the_table_as_html_escaped(page):
+def test_html_report_shows_the_table_as_html_escaped(pytester):
+    page = make_page(pytester)
     report = (page / "r.html").read_text(encoding="utf-8")
     markdown = (page / "compviz-report" / "results.md").read_text(encoding="utf-8")
 
@@ -119,8 +116,7 @@ window.addEventListener("load", () => {
 
 @pytest.fixture(scope="module")
 def browser() -> str:
-    """Asked for before ``page`` (and of its scope, so set up first): without a browser the test
-    skips without making the report."""
+    """Asked for first: without a browser the test skips without making the report."""
     found = shutil.which("chromium")
     if found is None:
         if os.environ.get("COMPVIZ_REQUIRE_BROWSER"):
@@ -129,7 +125,9 @@ def browser() -> str:
     return found
 
 
-def test_html_report_in_a_headless_browser(browser, page, tmp_path):
+@pytest.mark.draws  # Chromium decodes the embedded plot: draw it for real
+def test_html_report_in_a_headless_browser(browser, pytester, tmp_path):
+    page = make_page(pytester)
     report = (page / "r.html").read_text(encoding="utf-8")
     end = report.rindex("</body>")
     (tmp_path / "probed.html").write_text(report[:end] + PROBE + report[end:], encoding="utf-8")

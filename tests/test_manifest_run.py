@@ -272,32 +272,42 @@ def assert_clean(result) -> None:
     assert "Traceback" not in text and "INTERNALERROR" not in text
 
 
-@pytest.mark.parametrize("break_it, problem", BAD_SOURCES)
-def test_a_bad_source_fails_the_schema_item_through_both_faces_and_writes_nothing(pytester, sweep, capsys,
-                                                                                  break_it, problem):
-    break_it(sweep)
-    (pytester.path / "results.csv").write_text("a stale results.csv\n")
+def test_a_bad_source_fails_the_schema_item_through_both_faces_and_writes_nothing(pytester, capsys):
+    # Each way of breaking a source in a copy of the sweep of its own (a folder per case), all the
+    # copies in one pytest session and one compviz run: each input is collected, checked and
+    # reported on its own, so each case's lines are asserted one by one.
+    pytester.makefile(".toml", pyproject=RULES)
+    cases = []
+    for case in BAD_SOURCES:
+        break_it, problem = case.values
+        folder = case.id.replace(" ", "-")
+        break_it(Sweep(pytester.path / folder))
+        (pytester.path / folder / "results.csv").write_text("a stale results.csv\n")
+        cases.append((f"{folder}/sweep.csv", f"{folder}/{problem}"))  # the manifest as given, its line
     before = snapshot(pytester.path)
 
-    result = run(pytester, "--compviz-input", "sweep.csv")
+    result = run(pytester, *[arg for manifest, _ in cases for arg in ("--compviz-input", manifest)])
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.assert_outcomes(failed=1)
-    assert failure_section(result, "schema of sweep.csv") == [
-        problem, "sweep.csv: 1 problem; the row checks of this file are not collected until its schema passes"]
-    assert "sweep.csv: schema failed (1 problem); no gates run, no artifacts written" in result.stdout.lines
+    result.assert_outcomes(failed=len(cases))
+    for manifest, problem in cases:
+        assert failure_section(result, f"schema of {manifest}") == [
+            problem, f"{manifest}: 1 problem; the row checks of this file are not collected until its schema passes"]
+        assert f"{manifest}: schema failed (1 problem); no gates run, no artifacts written" in result.stdout.lines
     assert_clean(result)
     assert names_in(pytester.path / "report") == REPORT_SUMMARY
 
-    status, out, err = compviz(capsys, "assemble", "sweep.csv", "-o", "results.csv")
-    assert (status, out) == (1, "")
-    assert err.splitlines() == [problem, "compviz assemble: sweep.csv: 1 problem; nothing written"]
+    for manifest, problem in cases:
+        status, out, err = compviz(capsys, "assemble", manifest, "-o", manifest.replace("sweep.csv", "results.csv"))
+        assert (status, out) == (1, ""), manifest
+        assert err.splitlines() == [problem, f"compviz assemble: {manifest}: 1 problem; nothing written"]
 
-    status, out, err = compviz(capsys, "sweep.csv", "-o", "out")
+    status, out, err = compviz(capsys, *[manifest for manifest, _ in cases], "-o", "out")
     assert status == 1
-    assert err.splitlines() == [problem, "compviz: sweep.csv: 1 problem; nothing written for it"]
+    assert err.splitlines() == [line for manifest, problem in cases
+                                for line in (problem, f"compviz: {manifest}: 1 problem; nothing written for it")]
     assert names_in(pytester.path / "out") == REPORT_SUMMARY
-    assert snapshot(pytester.path) == before  # the manifest, its sources and the old results.csv
+    assert snapshot(pytester.path) == before  # the manifests, their sources and the old results.csv files
 
 
 def test_assemble_usage_errors_exit_2_and_write_nothing(pytester, sweep, capsys):

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
 
 import pytest
-from conftest import LLAMA2_ROWS_BY_LINE, run
+from conftest import LLAMA2_ROWS_BY_LINE, compviz_in_process, run
 
 from pytest_compviz.config.rules import parse_rule_string
 from pytest_compviz.core.noise import delta_stderr, error_stderr
@@ -106,6 +107,20 @@ def test_bound_needs_significance_and_the_keys_parse():
 # --- real runs -----------------------------------------------------------------------------------
 
 
+def save_baseline(folder, *args: str) -> None:
+    """A baseline saved for a test to compare with: ``compviz ARGS --save-baseline ...`` in-process
+    (the faces save alike, through one writer; a pytest session would cost twice as much), its
+    report aside in saved-report/."""
+    done = compviz_in_process(*args, "--no-step-summary", "--output-dir", "saved-report", cwd=folder)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def checked(pytester, *args: str) -> subprocess.CompletedProcess:
+    """``compviz llama2_asym.csv ARGS`` in-process, for a run whose exit status (and compviz.json, in
+    compviz-report/ as the pytest runs') is all a test asks of it: half a pytest session's cost."""
+    return compviz_in_process(CSV, *args, "--no-step-summary", cwd=pytester.path)
+
+
 def with_stderr(results, acc_stderr="0.0064", ppl_stderr="0.076", cells=None, name=CSV):
     """llama2_asym.csv with stderr columns for both lambada metrics on every row."""
     rows = results.rows()
@@ -144,7 +159,7 @@ def test_a_bound_fails_a_row_that_passes_by_its_value_alone_and_says_why(pyteste
     # rank 32: 3.88% against 4.2%: inside by its value, not by its upper bound (4.33%); the other
     # LoRA rows are inside by both.
     rule = "mode=*lora correction; max-relative-error=4.2%"
-    assert run(pytester, "--compviz-input", CSV, "--compviz-rule", rule).ret == pytest.ExitCode.OK
+    assert checked(pytester, "--rule", rule).returncode == 0
     bounded = run(pytester, "--compviz-input", CSV, "--compviz-rule", f"{rule}; significance=2; bound=upper")
     assert bounded.ret == pytest.ExitCode.TESTS_FAILED
     bounded.assert_outcomes(passed=3, failed=1)  # the schema item and two rows
@@ -169,26 +184,25 @@ def test_keys_asked_of_rows_without_stderr_are_checked_as_today_and_named(pytest
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["*CompvizWarning: llama2_asym.csv: a rule asks for significance or a bound, but no"
                                  " standard error is known for 1 row*checked as without them: int4 (data-free)"])
-    strict = run(pytester, "--compviz-input", CSV, "--compviz-strict", "--compviz-rule",
-                 "mode=*; max-relative-error=9%; significance=2; bound=upper")
-    assert strict.ret == pytest.ExitCode.TESTS_FAILED
+    # Strict fails it (compviz's --strict here: every compviz warning fails alike in both faces).
+    strict = checked(pytester, "--strict", "--rule", "mode=*; max-relative-error=9%; significance=2; bound=upper")
+    assert strict.returncode == 1
+    assert any(line.startswith("error: llama2_asym.csv: a rule asks for significance or a bound, but no standard"
+                               " error is known") for line in strict.stdout.splitlines()), strict.stdout
 
 
 def test_significance_lets_a_regression_inside_the_noise_pass_and_a_real_one_fail(pytester, results):
     with_stderr(results, acc_stderr="0.02", ppl_stderr="0.3")
-    assert run(pytester, "--compviz-input", CSV, "--compviz-save-baseline", "base.json").ret == pytest.ExitCode.OK
+    save_baseline(pytester.path, CSV, "--save-baseline", "base.json")
     worse = {(10, "lambada-openai, acc"): "0.69"}  # 40% int4: +0.7 pp, under 1 stderr
     with_stderr(results, acc_stderr="0.02", ppl_stderr="0.3", cells=worse)
-    plain = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "base.json")
-    assert plain.ret == pytest.ExitCode.TESTS_FAILED  # as today: +1.0 pp > 0.5 pp
-    noisy = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "base.json",
-                "--compviz-rule", "mode=*; significance=2")
-    assert noisy.ret == pytest.ExitCode.OK
+    assert checked(pytester, "--baseline", "base.json").returncode == 1  # as today: +1.0 pp > 0.5 pp
+    assert checked(pytester, "--baseline", "base.json", "--rule", "mode=*; significance=2").returncode == 0
     regression = next(row["regression"] for row in report_json(pytester)["rows"] if row["line"] == 10)
     assert regression["significance"] == 2.0 and 0 < regression["error delta"] / regression["error delta stderr"] < 2
     # The same increase measured precisely is significant.
     with_stderr(results, acc_stderr="0.0001", ppl_stderr="0.0001")
-    assert run(pytester, "--compviz-input", CSV, "--compviz-save-baseline", "precise.json").ret == pytest.ExitCode.OK
+    save_baseline(pytester.path, CSV, "--save-baseline", "precise.json")
     with_stderr(results, acc_stderr="0.0001", ppl_stderr="0.0001", cells=worse)
     precise = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "precise.json",
                   "--compviz-rule", "mode=*; significance=2")
@@ -233,9 +247,9 @@ def test_an_xfail_check_that_passes_fails_strictly_in_both_faces(pytester, resul
 
 def test_fail_on_improvement_fails_a_better_row_and_such_a_run_refreshes_the_baseline(pytester, results):
     results(CSV, cells={(10, "WWB, similarity"): "0.85"})  # 40% int4 a worse run
-    assert run(pytester, "--compviz-input", CSV, "--compviz-save-baseline", "base.json").ret == pytest.ExitCode.OK
+    save_baseline(pytester.path, CSV, "--save-baseline", "base.json")
     results(CSV)  # now better by 1.5 pp
-    assert run(pytester, "--compviz-input", CSV, "--compviz-baseline", "base.json").ret == pytest.ExitCode.OK
+    assert checked(pytester, "--baseline", "base.json").returncode == 0
     refreshed = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "base.json",
                     "--compviz-fail-on-improvement", "--compviz-save-baseline", "base.json")
     assert refreshed.ret == pytest.ExitCode.TESTS_FAILED
@@ -243,8 +257,7 @@ def test_fail_on_improvement_fails_a_better_row_and_such_a_run_refreshes_the_bas
                                     " beyond the tolerance (fail-on-improvement): the baseline is out of date; save this"
                                     " run as the new baseline"])
     assert "baseline not saved" not in refreshed.stdout.str()
-    again = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "base.json", "--compviz-fail-on-improvement")
-    assert again.ret == pytest.ExitCode.OK  # the saved run is the new reference
+    assert checked(pytester, "--baseline", "base.json", "--fail-on-improvement").returncode == 0  # the new reference
     # A rule's key does the same for its rows; a real regression still blocks the save.
     results(CSV, cells={(10, "WWB, similarity"): "0.85", (9, "WWB, similarity"): "0.99"})
     mixed = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "base.json", "--compviz-save-baseline",
@@ -255,7 +268,7 @@ def test_fail_on_improvement_fails_a_better_row_and_such_a_run_refreshes_the_bas
 
 def test_a_baseline_without_metric_figures_or_with_bad_stderrs_never_crashes_or_widens_the_bar(pytester, results):
     with_stderr(results, acc_stderr="0.02", ppl_stderr="0.3")
-    assert run(pytester, "--compviz-input", CSV, "--compviz-save-baseline", "base.json").ret == pytest.ExitCode.OK
+    save_baseline(pytester.path, CSV, "--save-baseline", "base.json")
     document = json.loads((pytester.path / "base.json").read_text(encoding="utf-8"))
     for row in document["rows"]:  # an older or hand-made baseline: the derived figures only
         for column in ("lambada-openai, acc", "lambada-openai, acc stderr"):
@@ -282,7 +295,7 @@ WORSE_40 = {(10, "WWB, similarity"): "0.85"}  # 40% int4: +1.5 pp
 
 def test_an_xfail_on_the_rate_tolerance_does_not_hide_an_error_regression(pytester, results):
     results(CSV)
-    assert run(pytester, "--compviz-input", CSV, "--compviz-save-baseline", "b.json").ret == pytest.ExitCode.OK
+    save_baseline(pytester.path, CSV, "--save-baseline", "b.json")
     results(CSV, cells=WORSE_40)
     result = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "b.json", "--compviz-rule",
                  "mode=*; max-rate-decrease=0.05x; xfail=ISSUE-7")
@@ -299,7 +312,7 @@ def test_an_xfail_on_the_rate_tolerance_does_not_hide_an_error_regression(pytest
 
 def test_a_row_with_an_xfailed_check_is_not_saved_as_the_reference(pytester, results):
     results(CSV)
-    assert run(pytester, "--compviz-input", CSV, "--compviz-save-baseline", "b.json").ret == pytest.ExitCode.OK
+    save_baseline(pytester.path, CSV, "--save-baseline", "b.json")
     results(CSV, cells=WORSE_40)
     saved = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "b.json", "--compviz-save-baseline", "b.json",
                 "--compviz-rule", "mode=int4 + awq + scale estimation; plot-name=40*; max-error-increase=0.5%;"
@@ -316,7 +329,7 @@ def test_a_row_with_an_xfailed_check_is_not_saved_as_the_reference(pytester, res
 
 def test_an_improvement_saved_with_a_deselected_check_keeps_that_rows_saved_values(pytester, results):
     results(CSV, cells=WORSE_40)
-    assert run(pytester, "--compviz-input", CSV, "--compviz-save-baseline", "b.json").ret == pytest.ExitCode.OK
+    save_baseline(pytester.path, CSV, "--save-baseline", "b.json")
     results(CSV)
     result = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "b.json", "--compviz-save-baseline",
                  "b.json", "--compviz-fail-on-improvement", "--compviz-rule", "mode=*; max-relative-error=2%",
@@ -340,7 +353,7 @@ def test_a_bound_never_uses_an_unvalidated_stderr_column(pytester, results):
 
 def test_a_regression_passed_as_noise_is_said_and_fails_under_strict(pytester, results):
     with_stderr(results, acc_stderr="0.02", ppl_stderr="0.3")
-    assert run(pytester, "--compviz-input", CSV, "--compviz-save-baseline", "b.json").ret == pytest.ExitCode.OK
+    save_baseline(pytester.path, CSV, "--save-baseline", "b.json")
     with_stderr(results, acc_stderr="0.02", ppl_stderr="0.3", cells={(10, "lambada-openai, acc"): "0.69"})
     rule = ("--compviz-rule", "mode=*; significance=2")
     noisy = run(pytester, "--compviz-input", CSV, "--compviz-baseline", "b.json", *rule)
