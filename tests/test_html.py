@@ -19,6 +19,7 @@ import pytest
 from conftest import LLAMA2_CSV
 
 pytest.importorskip("pytest_html")
+pytestmark = pytest.mark.all_plugins  # the in-process runs need pytest-html
 
 # A mode that would run as a script, break an entity or end a Markdown cell if not escaped.
 NASTY = 'int4 <script>document.title="pwned"</script> & a|b'

@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from conftest import NO_CACHE
 
-pytestmark = pytest.mark.usefixtures("heavy_modules_loaded")
+pytestmark = [pytest.mark.usefixtures("heavy_modules_loaded"), pytest.mark.all_plugins]  # beside the others
 
 CSV = "llama2_asym.csv"
 
