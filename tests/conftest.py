@@ -169,6 +169,16 @@ def only_the_plugin_under_test_in_process(request, monkeypatch):
     monkeypatch.setattr(pytester, "inline_run", only_the_plugin_under_test)
 
 
+def table_results(summary: str) -> dict[str, str]:
+    """summary.md's gate table: row label -> result column."""
+    found = {}
+    for line in summary.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+        if line.startswith("| ") and len(cells) == 6 and cells[0] != "row":
+            found[cells[0]] = cells[-1]
+    return found
+
+
 @pytest.fixture(autouse=True)
 def no_step_summary(monkeypatch):
     """In-process runs read os.environ (and subprocess runs inherit it): never append to a real CI

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import LLAMA2_ROWS_BY_LINE, NO_CACHE, run
+from conftest import LLAMA2_ROWS_BY_LINE, NO_CACHE, run, table_results
 
 pytestmark = pytest.mark.usefixtures("heavy_modules_loaded")
 
@@ -33,16 +33,6 @@ def summary_md(pytester, folder: str = "compviz-report") -> str:
 
 def compviz_json(pytester, folder: str = "compviz-report") -> dict:
     return json.loads((pytester.path / folder / "compviz.json").read_text(encoding="utf-8"))
-
-
-def table_results(summary: str) -> dict[str, str]:
-    """summary.md's gate table: row label -> result column."""
-    found = {}
-    for line in summary.splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
-        if line.startswith("| ") and len(cells) == 6 and cells[0] != "row":
-            found[cells[0]] = cells[-1]
-    return found
 
 
 def json_verdicts(document: dict) -> dict[int, str]:

@@ -24,7 +24,7 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import DEMO_RULES, LLAMA2_ROWS_BY_LINE, run
+from conftest import DEMO_RULES, LLAMA2_ROWS_BY_LINE, run, table_results
 
 pytestmark = pytest.mark.usefixtures("heavy_modules_loaded")
 
@@ -62,16 +62,6 @@ COMPVIZ_LINES = [
 
 def document(pytester, folder: str) -> dict:
     return json.loads((pytester.path / folder / "compviz.json").read_text(encoding="utf-8"))
-
-
-def table_results(summary: str) -> dict[str, str]:
-    """summary.md's gate table: row label -> result column."""
-    found = {}
-    for line in summary.splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
-        if line.startswith("| ") and len(cells) == 6 and cells[0] != "row":
-            found[cells[0]] = cells[-1]
-    return found
 
 
 def junit_cases(pytester, name: str) -> dict[tuple[str, str], ET.Element]:
