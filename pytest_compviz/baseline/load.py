@@ -36,10 +36,23 @@ def _json_kind(value) -> str:
 
 
 def check_settings(document: dict, current: dict, shown: str) -> None:
-    """A saved run's errors were computed with its reference mode and metrics; compared under other
-    ones, a dropped metric would hide the fall it measured. Raise ``BaselineError`` naming both.
-    Documents written before ``settings`` was recorded: their metric columns are read off their
-    rows (directions and the reference mode are then unknown, and not checked). ``current``: the
+    """Raise ``BaselineError`` naming both sides when ``settings_mismatch`` finds one."""
+    mismatch = settings_mismatch(document, current)
+    if mismatch is not None:
+        difference, consequence = mismatch
+        raise BaselineError(f"baseline {shown}: {difference}" + (f": {consequence}" if consequence else ""))
+
+
+_OTHER_METRICS = ("errors computed from other metrics cannot be compared (save a new baseline with these"
+                  " metrics, or configure the saved ones)")
+
+
+def settings_mismatch(document: dict, current: dict) -> tuple[str, str] | None:
+    """Why a saved run cannot be compared with this one, as (what differs, why that matters); None
+    when it can. A saved run's errors were computed with its reference mode and metrics; compared
+    under other ones, a dropped metric would hide the fall it measured. Documents written before
+    ``settings`` was recorded: their metric columns are read off their rows (directions and the
+    reference mode are then unknown, and not checked). ``current``: the
     ``document.settings_record`` of this run."""
     saved = document.get("settings")
     if saved is None:
@@ -48,20 +61,18 @@ def check_settings(document: dict, current: dict, shown: str) -> None:
                    and not key.endswith(" stderr") and isinstance(value, (int, float)) and not isinstance(value, bool)}
         wanted = {metric["column"] for metric in current["metrics"]}
         if rows and columns != wanted:
-            raise BaselineError(f"baseline {shown}: saved with the metrics {_columns(sorted(columns))}; this run"
-                                f" uses {_columns(sorted(wanted))}: errors computed from other metrics cannot be"
-                                " compared (save a new baseline with these metrics, or configure the saved ones)")
-        return
+            return (f"saved with the metrics {_columns(sorted(columns))}; this run uses {_columns(sorted(wanted))}",
+                    _OTHER_METRICS)
+        return None
     if not isinstance(saved, dict):
-        raise BaselineError(f"baseline {shown}: \"settings\" must be an object")
+        return "\"settings\" must be an object", ""
     if saved.get("reference mode") != current["reference mode"]:
-        raise BaselineError(f"baseline {shown}: saved with reference-mode {saved.get('reference mode')!r}; this run"
-                            f" uses {current['reference mode']!r}: errors against another reference cannot be"
-                            " compared")
+        return (f"saved with reference-mode {saved.get('reference mode')!r}; this run uses"
+                f" {current['reference mode']!r}", "errors against another reference cannot be compared")
     if saved.get("metrics") != current["metrics"]:
-        raise BaselineError(f"baseline {shown}: saved with the metrics {_metrics(saved.get('metrics'))}; this run"
-                            f" uses {_metrics(current['metrics'])}: errors computed from other metrics cannot be"
-                            " compared (save a new baseline with these metrics, or configure the saved ones)")
+        return (f"saved with the metrics {_metrics(saved.get('metrics'))}; this run uses {_metrics(current['metrics'])}",
+                _OTHER_METRICS)
+    return None
 
 
 def _columns(columns) -> str:

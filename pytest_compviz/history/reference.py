@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..baseline.document import settings_record
-from ..baseline.load import Baseline, BaselineError, check_settings, key_of, run_baseline
+from ..baseline.load import Baseline, BaselineError, key_of, run_baseline, settings_mismatch
 from ..core.regression import input_name
 from ..core.ledger import UNCHECKED, Outcome, Verdict
 from ..core.window import Point, Window
@@ -74,11 +74,8 @@ class Wanted:
             missing = sorted(self.inputs - held)
             if missing:
                 return f"holds no passing rows of {', '.join(missing)}"
-        try:
-            check_settings(record, self.settings, "run")
-        except BaselineError as exc:
-            return str(exc).removeprefix("baseline run: ").split(":")[0]
-        return None
+        mismatch = settings_mismatch(record, self.settings)
+        return mismatch[0] if mismatch is not None else None
 
 
 ANY = Wanted(frozenset(), {})
