@@ -605,8 +605,13 @@ def test_the_plugin_leaves_the_garbage_collector_signals_and_processes_alone(pyt
         "            len(multiprocessing.active_children()), threading.active_count(), signals)\n"
         "def pytest_runtestloop(session):\n"
         "    print('state at run:', state())\n"
+        "IN_ITEMS = set()\n"
+        "@pytest.hookimpl(trylast=True)\n"  # inside every wrapper: Ctrl-C must reach a check as it runs
+        "def pytest_runtest_call(item):\n"
+        "    IN_ITEMS.add(state())\n"
         "@pytest.hookimpl(trylast=True)\n"
         "def pytest_unconfigure(config):\n"
+        "    print('state in items:', IN_ITEMS.pop() if len(IN_ITEMS) == 1 else sorted(map(str, IN_ITEMS)))\n"
         "    print('state at unconfigure:', state())\n"
         "atexit.register(lambda: print('state at exit:', state()))\n"
     )
@@ -618,8 +623,8 @@ def test_the_plugin_leaves_the_garbage_collector_signals_and_processes_alone(pyt
     result.assert_outcomes(passed=1 + 10)  # the user's test; the schema and 9 gates
     result.stdout.fnmatch_lines(["llama2_asym.csv: 9 gates passed, 0 failed",
                                  "  wrote compviz-report/llama2_asym.md, compviz-report/llama2_asym.png"])
-    states = dict(line.split(": ") for line in result.outlines if line.startswith("state at "))
-    assert set(states) == {"state at run", "state at unconfigure", "state at exit"}
+    states = dict(line.split(": ") for line in result.outlines if line.startswith(("state at ", "state in ")))
+    assert set(states) == {"state at run", "state in items", "state at unconfigure", "state at exit"}
     for state in states.values():
         # frozen, thresholds kept, enabled, children, Python threads, signal handlers
         assert state == "(0, True, True, 0, 1, 'signals kept')"
