@@ -162,7 +162,7 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
              tolerances: Tolerances = Tolerances(), strict: bool = False) -> FileGates:
     """Every row's checks (``results``: ``core.results.Results``), and its comparison with
     ``baseline`` (``baseline.load.Baseline``) when
-    that run has the row. Baseline-mode rows are the reference (0% error, 1.0x) and are not gated."""
+    that run has the row. Reference rows (0% error, 1.0x) are not gated, except by rules naming their mode."""
     table = results.table
     frame = results.derived
     multi_model = frame[table.model_column].nunique() > 1
@@ -247,9 +247,7 @@ def evaluate(results, rules: tuple[Rule, ...] | list[Rule], baseline=None,
         seen = {key[1:] for key in seen_keys}  # a saved row without an input matches any input
         for key, previous in baseline.rows.items():
             if key[0] in (source, None) and key[1] in models and key[2] != reference_mode and key[1:] not in seen:
-                name = previous.get(PLOT_NAME) or ""
-                label = f"{key[2]} ({name})" if name else key[2]
-                missing.append(f"{key[1]}: {label}" if multi_model else label)
+                missing.append(row_label(str(key[1]), key[2], previous.get(PLOT_NAME) or "", multi_model))
     matched_baseline = sum(row.regression is not None for row in rows)
     return FileGates(tuple(rows), frozenset(matched), tuple(new_rows), tuple(missing), matched_baseline, multi_model)
 
@@ -258,7 +256,7 @@ def _reference_outcomes(rules, reference_mode: str, model: str, mode: str, plot_
                         matched: set) -> list[Outcome]:
     """The reference row's own metric limits. Its error (0%) and rate (1.0x) say nothing, but a
     broken reference evaluation (a truncated run, the wrong checkpoint) makes every compressed row
-    look good: a rule whose ``mode`` names the baseline mode exactly (``mode = "fp32"``, not a
+    look good: a rule whose ``mode`` names the reference mode exactly (``mode = "fp32"``, not a
     wildcard, so ``mode = "*"`` rules keep gating compressed rows only) gates its metric limits."""
     matching = [rule for rule in rules if rule.selectors.get("mode") == reference_mode
                 and rule.matches(model, mode, plot_name)]

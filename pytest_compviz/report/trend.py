@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from ..baseline.load import key_of
 from ..core.ledger import Verdict
 from ..spec import ERROR, MODE, PLOT_NAME, RATE
-from ..core.names import short_commit
+from ..core.names import configuration_name, short_commit
 
 
 @dataclass
@@ -51,8 +51,8 @@ def trends(records: Sequence[dict], reference_mode: str = "fp32") -> dict[str, l
             model = str(row.get("model"))
             series = found.get((model, key))
             if series is None:
-                name = row.get(PLOT_NAME) or ""
-                series = found[(model, key)] = Series(model, f"{row[MODE]} ({name})" if name else str(row[MODE]), key)
+                name = configuration_name(str(row[MODE]), str(row.get(PLOT_NAME) or ""))
+                series = found[(model, key)] = Series(model, name, key)
             stderr = row.get(f"{ERROR} stderr")
             series.commits.append(record.get("commit"))
             series.errors.append(error)
