@@ -52,7 +52,7 @@ class Metric:
             )
 
     @property
-    def divides_by_baseline(self) -> bool:
+    def divides_by_reference(self) -> bool:
         return self.direction != "similarity"
 
 

@@ -1,4 +1,4 @@
-"""Derived figures of each row against its model's baseline: average relative error and
+"""Derived figures of each row against its model's reference row: average relative error and
 compression rate. Pure pandas; the metric list comes from ``Settings``."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from .schema import ResultsTable
 from ..spec import ERROR, MODE, RATE, SIZE, Metric
 
 
-def relative_errors(frame: pd.DataFrame, baseline: pd.DataFrame, metrics: tuple[Metric, ...]) -> pd.DataFrame:
+def relative_errors(frame: pd.DataFrame, reference: pd.DataFrame, metrics: tuple[Metric, ...]) -> pd.DataFrame:
     """One column per metric: the row's relative error against the reference values of its model.
 
     Divided by the reference's magnitude, so worse is always positive: a higher-is-better metric
@@ -22,12 +22,12 @@ def relative_errors(frame: pd.DataFrame, baseline: pd.DataFrame, metrics: tuple[
     reference of 0 is refused by the schema (``reference-nonzero``)."""
     errors = {}
     for metric in metrics:
-        row, base = frame[metric.column], baseline[metric.column]
+        row, base = frame[metric.column], reference[metric.column]
         if metric.direction == "higher":
             errors[metric.column] = (base - row) / base.abs()
         elif metric.direction == "lower":
             errors[metric.column] = (row - base) / base.abs()
-        else:  # similarity: 1 is identical to the baseline
+        else:  # similarity: 1 is identical to the reference
             errors[metric.column] = 1 - row
     return pd.DataFrame(errors, index=frame.index)
 
@@ -39,16 +39,16 @@ def derive(table: ResultsTable) -> pd.DataFrame:
     compares it first."""
     frame = table.frame
     base_rows = frame[frame[MODE] == table.settings.reference_mode]
-    baseline = base_rows.set_index(table.model_column).reindex(frame[table.model_column])
-    baseline.index = frame.index
-    errors = relative_errors(frame, baseline, table.settings.metrics)
+    reference = base_rows.set_index(table.model_column).reindex(frame[table.model_column])
+    reference.index = frame.index
+    errors = relative_errors(frame, reference, table.settings.metrics)
     derived = frame.copy()
     # Summed left to right in the metric order, then divided: the NNCF script's arithmetic.
     total = errors.iloc[:, 0]
     for column in errors.columns[1:]:
         total = total + errors[column]
     derived[ERROR] = total / len(errors.columns)
-    derived[RATE] = baseline[SIZE] / frame[SIZE]
+    derived[RATE] = reference[SIZE] / frame[SIZE]
     return derived
 
 

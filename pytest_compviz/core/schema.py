@@ -2,7 +2,7 @@
 
 Numbers are parsed here, once, from the raw text cells (so messages quote what the file says);
 pandera then checks the parsed frame: per-column rules and the rules that span rows (ratio sums,
-one baseline per model, duplicate configurations). pandera is imported only when validating.
+one reference row per model, duplicate configurations). pandera is imported only when validating.
 """
 
 from __future__ import annotations
@@ -198,7 +198,7 @@ def _pandera_problems(raw: RawTable, values: pd.DataFrame, settings: Settings, s
     seen_cells: set = set(skip)
     seen_rows: set = set()
     # Per-column failures first: a cell that breaks its column's rule is reported for that, and
-    # not again by a rule spanning rows (a 0 baseline size is "must be greater than 0").
+    # not again by a rule spanning rows (a 0 reference size is "must be greater than 0").
     cases = cases.sort_values("schema_context", key=lambda c: c != "Column", kind="stable")
     for case in cases.itertuples(index=False):
         check = str(case.check)
@@ -255,7 +255,7 @@ class _RowRule:
 
 
 def _row_rules(model_column: str, settings: Settings) -> dict[str, _RowRule]:
-    baseline = settings.reference_mode
+    reference = settings.reference_mode
 
     def has(frame: pd.DataFrame, *columns: str) -> bool:
         return all(c in frame.columns for c in columns)
@@ -279,7 +279,7 @@ def _row_rules(model_column: str, settings: Settings) -> dict[str, _RowRule]:
     def unique_ok(frame: pd.DataFrame) -> pd.Series:
         if not has(frame, model_column, MODE, INT4, INT8):
             return pd.Series(True, index=frame.index)
-        return ~key_frame(frame).duplicated(keep="first") | baseline_rows(frame)
+        return ~key_frame(frame).duplicated(keep="first") | reference_rows(frame)
 
     def unique_problem(raw: RawTable, frame: pd.DataFrame, i) -> list[Problem]:
         keys = key_frame(frame)
@@ -295,50 +295,50 @@ def _row_rules(model_column: str, settings: Settings) -> dict[str, _RowRule]:
             _shown(raw.frame.at[i, MODE]),
         )]
 
-    def baseline_rows(frame: pd.DataFrame) -> pd.Series:
-        return frame[MODE] == baseline
+    def reference_rows(frame: pd.DataFrame) -> pd.Series:
+        return frame[MODE] == reference
 
-    def one_baseline_ok(frame: pd.DataFrame) -> pd.Series:
-        """False on each extra baseline row, and on the first row of a model with none."""
+    def one_reference_ok(frame: pd.DataFrame) -> pd.Series:
+        """False on each extra reference row, and on the first row of a model with none."""
         if not has(frame, model_column, MODE):
             return pd.Series(True, index=frame.index)
-        is_base = baseline_rows(frame)
-        extra = is_base & is_base.groupby(frame[model_column]).cumsum().gt(1)
-        with_base = set(frame.loc[is_base, model_column])
+        is_reference = reference_rows(frame)
+        extra = is_reference & is_reference.groupby(frame[model_column]).cumsum().gt(1)
+        with_reference = set(frame.loc[is_reference, model_column])
         first_of_model = ~frame[model_column].duplicated(keep="first") & (frame[model_column] != "")
-        lacking = first_of_model & ~frame[model_column].isin(with_base)
+        lacking = first_of_model & ~frame[model_column].isin(with_reference)
         return ~(extra | lacking)
 
-    def one_baseline_problem(raw: RawTable, frame: pd.DataFrame, i) -> list[Problem]:
+    def one_reference_problem(raw: RawTable, frame: pd.DataFrame, i) -> list[Problem]:
         model = frame.at[i, model_column]
         line = raw.line_of(i)
-        if frame.at[i, MODE] == baseline:
-            same = frame.index[(frame[model_column] == model) & baseline_rows(frame)]
+        if frame.at[i, MODE] == reference:
+            same = frame.index[(frame[model_column] == model) & reference_rows(frame)]
             return [Problem(
                 raw.path,
-                f"second reference row ({baseline!r}) for model {model!r}; the first is on line"
+                f"second reference row ({reference!r}) for model {model!r}; the first is on line"
                 f" {raw.line_of(same[0])}; exactly one is needed",
                 line, MODE, _shown(raw.frame.at[i, MODE]),
             )]
         return [Problem(
             raw.path,
-            f"model {model!r} has no reference row (mode {baseline!r}); exactly one is needed to compute"
+            f"model {model!r} has no reference row (mode {reference!r}); exactly one is needed to compute"
             " relative errors and compression rates",
             line, MODE,
         )]
 
-    divisors = [SIZE] + [m.column for m in settings.metrics if m.divides_by_baseline]
+    divisors = [SIZE] + [m.column for m in settings.metrics if m.divides_by_reference]
 
-    def baseline_nonzero_ok(frame: pd.DataFrame) -> pd.Series:
+    def reference_nonzero_ok(frame: pd.DataFrame) -> pd.Series:
         ok = pd.Series(True, index=frame.index)
         if not has(frame, MODE):
             return ok
         for column in divisors:
             if column in frame.columns:
-                ok &= ~(baseline_rows(frame) & (frame[column] == 0))
+                ok &= ~(reference_rows(frame) & (frame[column] == 0))
         return ok
 
-    def baseline_nonzero_problem(raw: RawTable, frame: pd.DataFrame, i) -> list[Problem]:
+    def reference_nonzero_problem(raw: RawTable, frame: pd.DataFrame, i) -> list[Problem]:
         return [
             Problem(
                 raw.path, "reference value must not be 0 (relative errors divide by it)", raw.line_of(i),
@@ -351,8 +351,8 @@ def _row_rules(model_column: str, settings: Settings) -> dict[str, _RowRule]:
     return {
         "ratio-sum": _RowRule(ratio_sum_ok, ratio_sum_problem),
         "unique-configuration": _RowRule(unique_ok, unique_problem),
-        "one-reference": _RowRule(one_baseline_ok, one_baseline_problem),
-        "reference-nonzero": _RowRule(baseline_nonzero_ok, baseline_nonzero_problem),
+        "one-reference": _RowRule(one_reference_ok, one_reference_problem),
+        "reference-nonzero": _RowRule(reference_nonzero_ok, reference_nonzero_problem),
     }
 
 
